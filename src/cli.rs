@@ -1,0 +1,539 @@
+//! The whole command-line surface: every command, flag and help text, in clap derive types.
+//!
+//! The same definition drives parsing, `tokman completions` and the generated man pages, so
+//! they cannot disagree. Values are parsed and validated here (durations, scopes, CIDRs, …),
+//! before anything is read from stdin or the store: a usage error is exit 2 whatever else.
+
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration::Span;
+use crate::error::Error;
+use crate::policy::{IpAllow, Origin, RateLimit, Scope};
+use crate::token::{self, Prefix, TokenId};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success; verify: the token is valid for what was asked
+  1   token invalid: unknown, wrong secret, malformed, or not of this store
+  2   usage error
+  3   token expired
+  4   token revoked
+  5   denied: missing scope, IP, origin or user
+  6   rate limited
+  7   conflict: the user already has an active token; the store already exists
+  8   not found: no such token id or user
+  10  store missing or unreadable
+  11  store locked: no unlock source, or wrong passphrase or key file
+  12  store corrupt or tampered with
+  70  internal error";
+
+const ENVIRONMENT: &str = "\
+Environment:
+  TOKMAN_STORE            store path (like --store)
+  TOKMAN_KEY_FILE         key file that unlocks the store (like --key-file)
+  TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase (like --passphrase-file)
+  TOKMAN_PASSPHRASE       the passphrase itself
+  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`
+  NO_COLOR                no colour in terminal output";
+
+/// Issue, verify, rotate and revoke API tokens from a local encrypted store.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokman",
+    version,
+    about = "Issue, verify, rotate and revoke API tokens from a local encrypted store",
+    long_about = "Issue, verify, rotate and revoke API tokens from a local encrypted store.\n\n\
+        One active token per user; every token expires (180 days by default and at most); \
+        the secret is shown once and only its keyed hash is kept; revocation is immediate \
+        and irreversible. Everything lives in one SQLite file whose private fields are \
+        encrypted with XChaCha20-Poly1305 under a key unlocked by a passphrase (Argon2id) \
+        or a key file.\n\n\
+        Unlocking, first that applies: --key-file / TOKMAN_KEY_FILE, --passphrase-file / \
+        TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal; otherwise exit 11.",
+    after_help = "Run `tokman help <command>` for a command's flags and examples.",
+    after_long_help = const_format_help(),
+    subcommand_required = true,
+    arg_required_else_help = true,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const fn const_format_help() -> &'static str {
+    concat!(
+        "Exit codes:\n",
+        "  0   success; verify: the token is valid for what was asked\n",
+        "  1   token invalid: unknown, wrong secret, malformed, or not of this store\n",
+        "  2   usage error\n",
+        "  3   token expired\n",
+        "  4   token revoked\n",
+        "  5   denied: missing scope, IP, origin or user\n",
+        "  6   rate limited\n",
+        "  7   conflict: the user already has an active token; the store already exists\n",
+        "  8   not found: no such token id or user\n",
+        "  10  store missing or unreadable\n",
+        "  11  store locked: no unlock source, or wrong passphrase or key file\n",
+        "  12  store corrupt or tampered with\n",
+        "  70  internal error\n\n",
+        "Environment:\n",
+        "  TOKMAN_STORE            store path (like --store)\n",
+        "  TOKMAN_KEY_FILE         key file that unlocks the store (like --key-file)\n",
+        "  TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase (like --passphrase-file)\n",
+        "  TOKMAN_PASSPHRASE       the passphrase itself\n",
+        "  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`\n",
+        "  NO_COLOR                no colour in terminal output\n\n",
+        "Run `tokman help <command>` for a command's flags and examples."
+    )
+}
+
+/// The exit-code table, for the man page.
+pub fn exit_codes_text() -> &'static str {
+    EXIT_CODES
+}
+
+/// The environment table, for the man page.
+pub fn environment_text() -> &'static str {
+    ENVIRONMENT
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Global {
+    /// Path of the store [default: <data dir>/tokman/store.db]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "TOKMAN_STORE",
+        hide_env_values = true
+    )]
+    pub store: Option<PathBuf>,
+    /// Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "TOKMAN_KEY_FILE",
+        hide_env_values = true
+    )]
+    pub key_file: Option<PathBuf>,
+    /// Read the passphrase from the first line of this file
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "TOKMAN_PASSPHRASE_FILE",
+        hide_env_values = true
+    )]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a store
+    #[command(after_help = "Examples:\n  \
+        TOKMAN_NEW_PASSPHRASE=… tokman init\n  \
+        tokman init --new-key-file /etc/tokman/cron.key --prefix acme --max-lifetime 90d\n  \
+        tokman init --default-rate-limit 60/min --default-rate-limit 10000/day")]
+    Init(InitArgs),
+    /// Issue a token for a user (shown once)
+    #[command(after_help = "Examples:\n  \
+        tokman generate alice --scope posts:read --expires-in 30d\n  \
+        T=$(tokman generate ci-bot --name deploy --rate-limit 60/min)\n  \
+        tokman generate bob --allow-ip 10.0.0.0/8 --allow-origin https://app.example.com --json")]
+    Generate(GenerateArgs),
+    /// List tokens (never a secret)
+    #[command(after_help = "Examples:\n  \
+        tokman list\n  \
+        tokman list --status active --expiring-within 14d\n  \
+        tokman list --unused-for 90d --json")]
+    List(ListArgs),
+    /// Show every field of one token, by id or from the token on stdin
+    #[command(after_help = "Examples:\n  \
+        tokman inspect tm_4f7k2m9q0xyz\n  \
+        echo \"$TOKEN\" | tokman inspect -   # whose is this?")]
+    Inspect(InspectArgs),
+    /// Revoke a token now, irreversibly
+    #[command(after_help = "Examples:\n  \
+        tokman revoke tm_4f7k2m9q0xyz --reason \"leaked in CI log\"\n  \
+        tokman revoke --user alice --yes")]
+    Revoke(RevokeArgs),
+    /// Replace a token: revoke it and issue its successor with the same settings
+    #[command(after_help = "Examples:\n  \
+        tokman rotate tm_4f7k2m9q0xyz\n  \
+        NEW=$(tokman rotate --user ci-bot --yes)")]
+    Rotate(RotateArgs),
+    /// Check a token; the exit code says whether it is valid
+    #[command(after_help = "Examples:\n  \
+        if printf '%s\\n' \"$TOKEN\" | tokman verify --quiet --scope posts:read; then echo ok; fi\n  \
+        tokman verify --json --ip 10.1.2.3 < token.txt\n  \
+        tokman verify --stream < tokens.txt > results.jsonl")]
+    Verify(VerifyArgs),
+    /// Delete expired tokens (and revoked ones with --revoked)
+    #[command(after_help = "Examples:\n  \
+        tokman purge --dry-run\n  \
+        # crontab: every night at 03:00\n  \
+        0 3 * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman purge --revoked --quiet")]
+    Purge(PurgeArgs),
+    /// Show the audit log, or check that it is intact
+    #[command(after_help = "Examples:\n  \
+        tokman audit --since 7d\n  \
+        tokman audit --check\n  \
+        tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
+    Audit(AuditArgs),
+    /// Manage the ways to unlock the store
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  \
+        tokman completions bash > /etc/bash_completion.d/tokman\n  \
+        tokman completions zsh > \"${fpath[1]}/_tokman\"\n  \
+        tokman completions fish > ~/.config/fish/completions/tokman.fish")]
+    Completions {
+        /// The shell to generate for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Token prefix: a lower-case letter, then up to 15 lower-case letters or digits
+    #[arg(long, value_name = "P", default_value = "tm", value_parser = parse_prefix)]
+    pub prefix: Prefix,
+    /// Maximum (and default) token lifetime; at most 180d
+    #[arg(long, value_name = "DUR", default_value = "180d", value_parser = parse_span)]
+    pub max_lifetime: Span,
+    /// Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate)]
+    pub default_rate_limit: Vec<RateLimit>,
+    /// Create a new key file (mode 0600) and unlock the store with it instead of a passphrase
+    #[arg(long, value_name = "PATH")]
+    pub new_key_file: Option<PathBuf>,
+    /// Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// How long the audit log keeps events before `purge` drops them
+    #[arg(long, value_name = "DUR", default_value = "400d", value_parser = parse_span)]
+    pub audit_retention: Span,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Who the token is for (any text up to 256 bytes, compared exactly)
+    #[arg(value_name = "USER", value_parser = parse_user)]
+    pub user: String,
+    /// A short name for the token
+    #[arg(long, value_name = "N", value_parser = parse_name)]
+    pub name: Option<String>,
+    /// What the token is for
+    #[arg(long, value_name = "D", value_parser = parse_description)]
+    pub description: Option<String>,
+    /// Grant a scope, like posts:read or posts:* (repeatable)
+    #[arg(long, value_name = "S", value_parser = parse_scope)]
+    pub scope: Vec<Scope>,
+    /// Expire sooner than the store's maximum lifetime (90s, 15m, 12h, 30d)
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub expires_in: Option<Span>,
+    /// Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate, conflicts_with = "no_rate_limit")]
+    pub rate_limit: Vec<RateLimit>,
+    /// No rate limit, even if the store has default limits
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Accept the token only from this address or CIDR (repeatable)
+    #[arg(long, value_name = "CIDR", value_parser = parse_ip_allow)]
+    pub allow_ip: Vec<IpAllow>,
+    /// Accept the token only from this origin, scheme://host[:port] (repeatable)
+    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    pub allow_origin: Vec<Origin>,
+    /// Print the token record plus "token" as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Active,
+    Expired,
+    Revoked,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this user's tokens
+    #[arg(long, value_name = "U", value_parser = parse_user)]
+    pub user: Option<String>,
+    /// Only tokens with this status
+    #[arg(long, value_enum, default_value = "all")]
+    pub status: StatusFilter,
+    /// Only active tokens that expire within this time
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub expiring_within: Option<Span>,
+    /// Only tokens never used, or last used longer ago than this
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub unused_for: Option<Span>,
+    /// Print an array of token records as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A token given by public id, or `-` for a whole token on stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Id(TokenId),
+    Stdin,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The token's id (tm_4f7k2m9q0xyz), or - to read the whole token from stdin
+    #[arg(value_name = "ID", value_parser = parse_target)]
+    pub target: Target,
+    /// Print the token record as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
+pub struct RevokeArgs {
+    /// The token's id
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: Option<TokenId>,
+    /// Revoke this user's active token
+    #[arg(long, value_name = "U", value_parser = parse_user)]
+    pub user: Option<String>,
+    /// Why, for the record
+    #[arg(long, value_name = "R", value_parser = parse_reason)]
+    pub reason: Option<String>,
+    /// Do not ask to confirm (required without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the revoked token's record as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
+pub struct RotateArgs {
+    /// The token's id
+    #[arg(value_name = "ID", value_parser = parse_id)]
+    pub id: Option<TokenId>,
+    /// Rotate this user's active token
+    #[arg(long, value_name = "U", value_parser = parse_user)]
+    pub user: Option<String>,
+    /// Lifetime of the successor (at most the store's maximum)
+    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    pub expires_in: Option<Span>,
+    /// Do not ask to confirm (required without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the new token's record plus "token" as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The token, or - (the default) to read it from stdin; in argv it is visible to `ps`
+    #[arg(value_name = "TOKEN", conflicts_with = "stream")]
+    pub token: Option<String>,
+    /// Require this scope (repeatable; all are required)
+    #[arg(long, value_name = "S", value_parser = parse_scope)]
+    pub scope: Vec<Scope>,
+    /// The caller's address, checked against the token's IP allow-list
+    #[arg(long, value_name = "ADDR", value_parser = parse_ip)]
+    pub ip: Option<std::net::IpAddr>,
+    /// The caller's origin, checked against the token's origin allow-list
+    #[arg(long, value_name = "O", value_parser = parse_origin)]
+    pub origin: Option<Origin>,
+    /// Require the token to belong to this user
+    #[arg(long, value_name = "U", value_parser = parse_user, conflicts_with = "stream")]
+    pub user: Option<String>,
+    /// Print nothing; the exit code says it all
+    #[arg(long, short = 'q', conflicts_with_all = ["json", "stream"])]
+    pub quiet: bool,
+    /// Print one JSON document, whatever the outcome
+    #[arg(long, conflicts_with = "stream")]
+    pub json: bool,
+    /// Check many tokens, one per line on stdin; one JSON line per token on stdout
+    #[arg(long)]
+    pub stream: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Also delete revoked tokens (their ids stay blocked forever)
+    #[arg(long)]
+    pub revoked: bool,
+    /// Say what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print nothing unless something was purged or went wrong
+    #[arg(long, short = 'q', conflicts_with = "json")]
+    pub quiet: bool,
+    /// Print {"purged": N, "ids": [...]}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events from this long ago until now
+    #[arg(long, value_name = "DUR", value_parser = parse_span, conflicts_with = "check")]
+    pub since: Option<Span>,
+    /// Print the events as a JSON array
+    #[arg(long)]
+    pub json: bool,
+    /// Verify the log is intact and print its head (64 hex digits)
+    #[arg(long)]
+    pub check: bool,
+    /// With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier
+    #[arg(long, value_name = "H", requires = "check", value_parser = parse_head)]
+    pub expect_head: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new key file (mode 0600) and add a slot that it unlocks
+    #[command(after_help = "Example:\n  tokman key add-file /etc/tokman/cron.key --label cron")]
+    AddFile {
+        /// Where to write the key file; it must not exist
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// A label to recognise the slot by
+        #[arg(long, value_name = "L", value_parser = parse_label)]
+        label: Option<String>,
+    },
+    /// Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)
+    #[command(
+        after_help = "Example:\n  TOKMAN_NEW_PASSPHRASE=… tokman key passphrase --key-file admin.key"
+    )]
+    Passphrase,
+    /// List the slots (never key material)
+    #[command(after_help = "Example:\n  tokman key list --json")]
+    List {
+        /// Print the slots as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a slot; its key file or passphrase no longer unlocks the store
+    #[command(after_help = "Example:\n  tokman key remove 2")]
+    Remove {
+        /// The slot number, as `tokman key list` shows it
+        #[arg(value_name = "SLOT")]
+        slot: i64,
+    },
+}
+
+fn parse_span(s: &str) -> Result<Span, Error> {
+    Span::parse(s)
+}
+
+fn parse_prefix(s: &str) -> Result<Prefix, Error> {
+    Prefix::parse(s)
+}
+
+fn parse_rate(s: &str) -> Result<RateLimit, Error> {
+    RateLimit::parse(s)
+}
+
+fn parse_scope(s: &str) -> Result<Scope, Error> {
+    Scope::parse(s)
+}
+
+fn parse_ip_allow(s: &str) -> Result<IpAllow, Error> {
+    IpAllow::parse(s)
+}
+
+fn parse_ip(s: &str) -> Result<std::net::IpAddr, Error> {
+    crate::policy::parse_ip(s)
+}
+
+fn parse_origin(s: &str) -> Result<Origin, Error> {
+    Origin::parse(s)
+}
+
+fn parse_user(s: &str) -> Result<String, Error> {
+    crate::policy::validate_user(s).map(|()| s.to_owned())
+}
+
+fn parse_name(s: &str) -> Result<String, Error> {
+    crate::policy::validate_text("name", s, 256).map(|()| s.to_owned())
+}
+
+fn parse_label(s: &str) -> Result<String, Error> {
+    crate::policy::validate_text("label", s, 256).map(|()| s.to_owned())
+}
+
+fn parse_description(s: &str) -> Result<String, Error> {
+    crate::policy::validate_text("description", s, 4096).map(|()| s.to_owned())
+}
+
+fn parse_reason(s: &str) -> Result<String, Error> {
+    crate::policy::validate_text("reason", s, 1024).map(|()| s.to_owned())
+}
+
+fn parse_head(s: &str) -> Result<String, Error> {
+    let s = s.trim();
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(Error::usage(
+            "expected 64 hex digits, as `tokman audit --check` prints",
+        ))
+    }
+}
+
+/// A token id argument. A whole token pasted where an id belongs is refused without echoing
+/// it, since error messages end up in terminals and logs.
+fn parse_id(s: &str) -> Result<TokenId, Error> {
+    if token::parse(s).is_ok() {
+        return Err(Error::usage_hint(
+            "that is a whole token, not a token id",
+            "a token id is its first part, like tm_4f7k2m9q0xyz; to look a whole token up, pipe it to `tokman inspect -`",
+        ));
+    }
+    if s.len() > 40 {
+        return Err(Error::usage_hint(
+            "not a token id",
+            "a token id looks like tm_4f7k2m9q0xyz",
+        ));
+    }
+    TokenId::parse(s)
+}
+
+fn parse_target(s: &str) -> Result<Target, Error> {
+    if s == "-" {
+        Ok(Target::Stdin)
+    } else {
+        parse_id(s).map(Target::Id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_code_table_in_help_matches_the_const() {
+        assert!(const_format_help().starts_with(EXIT_CODES));
+        assert!(const_format_help().contains(ENVIRONMENT));
+    }
+}

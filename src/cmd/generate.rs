@@ -1,0 +1,94 @@
+//! `tokman generate`: issue a token and show it, the one time it is ever shown.
+
+use super::{Ctx, now, out, out_json, say};
+use crate::cli::GenerateArgs;
+use crate::config::UnlockSource;
+use crate::error::{Error, Result};
+use crate::lifecycle::{MAX_LIFETIME, Request, Settings};
+use crate::ops::{self, Issued};
+use crate::render;
+use crate::store::{Durability, NewSlot, Store};
+use crate::token::Prefix;
+
+pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
+    if let Some(span) = a.expires_in
+        && span > MAX_LIFETIME
+    {
+        return Err(Error::usage(format!(
+            "--expires-in {span} is longer than the maximum token lifetime of {MAX_LIFETIME}"
+        )));
+    }
+    let request = Request {
+        user: a.user,
+        name: a.name,
+        description: a.description,
+        scopes: a.scope,
+        expires_in: a.expires_in,
+        rate_limits: if a.no_rate_limit {
+            Some(Vec::new())
+        } else if a.rate_limit.is_empty() {
+            None
+        } else {
+            Some(a.rate_limit)
+        },
+        allowed_ips: a.allow_ip,
+        allowed_origins: a.allow_origin,
+    };
+    create_if_missing(ctx)?;
+    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    let issued = ops::generate(&mut store, &unlocked, request, now())?;
+    show_issued(ctx, &issued, "generated", a.json)?;
+    super::purge::notify(ctx, &mut store, &unlocked, &issued.entry);
+    Ok(0)
+}
+
+/// `generate` on a missing store creates it, as `init` with defaults would.
+fn create_if_missing(ctx: &Ctx<'_>) -> Result<()> {
+    let path = &ctx.cfg.store;
+    if path.exists() {
+        return Ok(());
+    }
+    if let UnlockSource::KeyFile(_) = ctx.cfg.unlock {
+        return Err(Error::StoreMissing {
+            path: path.clone(),
+            hint: "a key file cannot create a store; create one unlocked by a new key file with `tokman init --new-key-file PATH`".into(),
+        });
+    }
+    let pass = ctx.cfg.passphrase_for_new_store(ctx.prompter)?;
+    match Store::create(
+        path,
+        &Prefix::default(),
+        &Settings::default(),
+        NewSlot::Passphrase(&pass),
+        Some("init"),
+        now(),
+    ) {
+        Ok(()) => {
+            say(format_args!("created a new store at {}", path.display()));
+            Ok(())
+        }
+        // Another command created it first: use that one.
+        Err(Error::Conflict { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Print a new token: JSON, a box on a terminal, or exactly the token on a pipe.
+pub fn show_issued(ctx: &Ctx<'_>, issued: &Issued, verb: &str, json: bool) -> Result<()> {
+    let now = issued.record.created_at;
+    if json {
+        let mut doc = render::record_json(&issued.record, None, now);
+        doc["token"] = serde_json::Value::String(issued.token.expose().to_owned());
+        out_json(&doc)
+    } else if ctx.cfg.terminal.stdout {
+        out(&render::token_box(
+            issued.token.expose(),
+            &issued.record,
+            now,
+        ))
+    } else {
+        out(&format!("{}\n", issued.token.expose()))?;
+        say(render::issued_summary(verb, &issued.record, now));
+        Ok(())
+    }
+}

@@ -1,0 +1,38 @@
+//! `tokman inspect`: every field of one token, by id or from the whole token on stdin.
+
+use super::{Ctx, now, out, out_json, read_token_stdin};
+use crate::cli::{InspectArgs, Target};
+use crate::error::{Error, Result};
+use crate::ops::{self, Which};
+use crate::render;
+use crate::store::Durability;
+use crate::token;
+
+pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
+    let input = match a.target {
+        Target::Stdin => Some(read_token_stdin()?),
+        Target::Id(_) => None,
+    };
+    // A malformed token is refused before the store is opened.
+    let presented = match &input {
+        Some(text) => Some(token::parse(text).map_err(|m| Error::InvalidToken(m.to_string()))?),
+        None => None,
+    };
+    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    let now = now();
+    let stored = match (&a.target, &presented) {
+        (Target::Id(id), _) => ops::lookup(&mut store, &unlocked, &Which::Id(id.clone()), now)?,
+        (Target::Stdin, Some(p)) => ops::identify(&mut store, &unlocked, p)?,
+        (Target::Stdin, None) => unreachable!("stdin was read above"),
+    };
+    if a.json {
+        out_json(&render::record_json(
+            &stored.record,
+            Some(&stored.usage),
+            now,
+        ))?;
+    } else {
+        out(&render::token_details(&stored.record, &stored.usage, now))?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,153 @@
+//! One module per subcommand, each a `run` that takes its parsed arguments and the resolved
+//! [`Ctx`]: open and unlock the store, call `ops`, render. `main` dispatches through [`run`].
+
+use std::io::{self, Read, Write};
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::lifecycle::Timestamp;
+use crate::prompt::Prompter;
+use crate::render::Style;
+use crate::store::{Durability, Store, Unlock, Unlocked};
+
+mod audit;
+mod generate;
+mod init;
+mod inspect;
+mod key;
+mod list;
+mod purge;
+mod revoke;
+mod rotate;
+mod verify;
+
+/// Everything a command needs from the outside world, resolved once.
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub prompter: &'a dyn Prompter,
+}
+
+impl Ctx<'_> {
+    pub fn style(&self) -> Style {
+        Style {
+            terminal: self.cfg.terminal.stdout,
+            color: self.cfg.color,
+        }
+    }
+
+    /// Open the configured store and unlock it.
+    pub fn unlock(&self, durability: Durability) -> Result<(Store, Unlocked, Unlock)> {
+        let store = Store::open(&self.cfg.store, durability)?;
+        let (unlocked, how) = self.cfg.unlock(&store, self.prompter)?;
+        Ok((store, unlocked, how))
+    }
+
+    /// Ask to confirm a destructive change. Without a terminal, `--yes` is required; that is
+    /// checked before anything else, by [`require_yes`].
+    pub fn confirm(&self, yes: bool, question: &str) -> Result<()> {
+        if yes || self.prompter.confirm(question)? {
+            Ok(())
+        } else {
+            Err(Error::usage("cancelled; nothing was changed"))
+        }
+    }
+}
+
+/// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).
+pub fn require_yes(cfg: &Config, yes: bool, verb: &str) -> Result<()> {
+    if yes || cfg.terminal.stdin {
+        Ok(())
+    } else {
+        Err(Error::usage_hint(
+            format!("{verb} needs confirmation and there is no terminal to ask on"),
+            "pass --yes to confirm",
+        ))
+    }
+}
+
+/// The current time. Only the binary's commands read the clock; the library's rules take it.
+pub fn now() -> Timestamp {
+    chrono::Utc::now().timestamp()
+}
+
+/// Talk for people, on stderr. A closed stderr is not worth failing a command over.
+pub fn say(msg: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "{msg}");
+}
+
+pub fn warn(msg: impl std::fmt::Display) {
+    say(format_args!("warning: {msg}"));
+}
+
+/// Write data to stdout and flush; a closed pipe becomes [`Error::BrokenPipe`] (silent exit 0).
+pub fn out(text: &str) -> Result<()> {
+    let mut o = io::stdout().lock();
+    o.write_all(text.as_bytes())?;
+    o.flush()?;
+    Ok(())
+}
+
+/// One JSON document and a newline on stdout.
+pub fn out_json(value: &serde_json::Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    out(&text)
+}
+
+/// The longest stdin `verify` and `inspect -` read: a token is 80 bytes at most, and a bound
+/// keeps a 1 GB paste from being read into memory.
+const MAX_TOKEN_INPUT: u64 = 64 * 1024;
+
+/// A token from stdin: everything up to EOF, bounded.
+pub fn read_token_stdin() -> Result<String> {
+    let mut buf = Vec::new();
+    io::stdin()
+        .lock()
+        .take(MAX_TOKEN_INPUT + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
+    if buf.len() as u64 > MAX_TOKEN_INPUT {
+        // Longer than any token: say so without keeping it.
+        return Ok(String::from("\u{0}"));
+    }
+    Ok(String::from_utf8(buf).unwrap_or_else(|_| String::from("\u{0}")))
+}
+
+/// Run the parsed command; the exit code on success (0, or `verify`'s outcome).
+pub fn run(cli: Cli) -> Result<i32> {
+    if let Command::Completions { shell } = &cli.command {
+        let mut buf = Vec::new();
+        clap_complete::generate(
+            *shell,
+            &mut <Cli as clap::CommandFactory>::command(),
+            "tokman",
+            &mut buf,
+        );
+        out(&String::from_utf8_lossy(&buf))?;
+        return Ok(0);
+    }
+    let cfg = Config::resolve(&cli.global)?;
+    let prompter: &dyn Prompter = if cfg.terminal.stdin {
+        &crate::prompt::TerminalPrompter
+    } else {
+        &crate::prompt::NoTerminal
+    };
+    let ctx = Ctx {
+        cfg: &cfg,
+        prompter,
+    };
+    match cli.command {
+        Command::Init(a) => init::run(&ctx, a),
+        Command::Generate(a) => generate::run(&ctx, a),
+        Command::List(a) => list::run(&ctx, a),
+        Command::Inspect(a) => inspect::run(&ctx, a),
+        Command::Revoke(a) => revoke::run(&ctx, a),
+        Command::Rotate(a) => rotate::run(&ctx, a),
+        Command::Verify(a) => verify::run(&ctx, a),
+        Command::Purge(a) => purge::run(&ctx, a),
+        Command::Audit(a) => audit::run(&ctx, a),
+        Command::Key(k) => key::run(&ctx, k),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}

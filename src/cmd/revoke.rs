@@ -1,0 +1,57 @@
+//! `tokman revoke`: revoke a token now, irreversibly.
+
+use super::{Ctx, now, out_json, require_yes, say};
+use crate::cli::RevokeArgs;
+use crate::error::Result;
+use crate::lifecycle::Revocation;
+use crate::ops::{self, Which};
+use crate::render;
+use crate::store::Durability;
+
+pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
+    require_yes(ctx.cfg, a.yes, "revoke")?;
+    let which = which(a.id, a.user);
+    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    if !a.yes {
+        let found = ops::lookup(&mut store, &unlocked, &which, now())?;
+        ctx.confirm(
+            false,
+            &format!(
+                "Revoke {} of {}? This cannot be undone",
+                found.record.id,
+                render::escape(&found.record.user)
+            ),
+        )?;
+    }
+    let now = now();
+    let (stored, outcome, entry) = ops::revoke(&mut store, &unlocked, &which, a.reason, now)?;
+    let r = &stored.record;
+    match outcome {
+        Revocation::Revoked => say(format_args!(
+            "revoked {} of {}",
+            r.id,
+            render::escape(&r.user)
+        )),
+        Revocation::AlreadyRevoked => say(format_args!(
+            "{} was already revoked {}; nothing changed",
+            r.id,
+            render::relative(r.revoked_at.unwrap_or(now), now)
+        )),
+    }
+    if a.json {
+        out_json(&render::record_json(r, Some(&stored.usage), now))?;
+    }
+    if let Some(entry) = entry {
+        super::purge::notify(ctx, &mut store, &unlocked, &entry);
+    }
+    Ok(0)
+}
+
+/// The token picked by the `ID` argument or `--user` (clap makes exactly one be given).
+pub fn which(id: Option<crate::token::TokenId>, user: Option<String>) -> Which {
+    match (id, user) {
+        (Some(id), _) => Which::Id(id),
+        (None, Some(user)) => Which::User(user),
+        (None, None) => unreachable!("clap requires ID or --user"),
+    }
+}

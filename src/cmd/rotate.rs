@@ -1,0 +1,37 @@
+//! `tokman rotate`: revoke a token and issue its successor, in one transaction.
+
+use super::{Ctx, now, require_yes};
+use crate::cli::RotateArgs;
+use crate::error::{Error, Result};
+use crate::lifecycle::MAX_LIFETIME;
+use crate::ops;
+use crate::render;
+use crate::store::Durability;
+
+pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
+    if let Some(span) = a.expires_in
+        && span > MAX_LIFETIME
+    {
+        return Err(Error::usage(format!(
+            "--expires-in {span} is longer than the maximum token lifetime of {MAX_LIFETIME}"
+        )));
+    }
+    require_yes(ctx.cfg, a.yes, "rotate")?;
+    let which = super::revoke::which(a.id, a.user);
+    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    if !a.yes {
+        let found = ops::lookup(&mut store, &unlocked, &which, now())?;
+        ctx.confirm(
+            false,
+            &format!(
+                "Rotate {} of {}? It is revoked now and replaced by a new token",
+                found.record.id,
+                render::escape(&found.record.user)
+            ),
+        )?;
+    }
+    let (old, issued) = ops::rotate(&mut store, &unlocked, &which, a.expires_in, now())?;
+    super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json)?;
+    super::purge::notify(ctx, &mut store, &unlocked, &issued.entry);
+    Ok(0)
+}

@@ -1,0 +1,28 @@
+//! tokman: issue, verify, rotate and revoke API tokens from a local encrypted store.
+//!
+//! The library holds the rules and the store; the `tokman` binary is a thin shell over
+//! [`cmd::run`]. Layers, from the inside out:
+//! - [`lifecycle`]: the rules, pure functions of records and `now`;
+//! - [`token`], [`duration`], [`policy`]: the values users type, parsed strictly;
+//! - [`crypto`]: the only door to encryption, key derivation and MACs;
+//! - [`store`]: SQLite, sealed rows, unlock slots and the audit chain;
+//! - [`ops`]: each command's transaction, joining rules and store;
+//! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod crypto;
+pub mod duration;
+pub mod error;
+pub mod lifecycle;
+pub mod ops;
+pub mod policy;
+pub mod prompt;
+pub mod render;
+pub mod store;
+pub mod token;
+
+pub use error::{Error, Result};

@@ -1,0 +1,778 @@
+//! The rules of a token's life, as pure functions of plain values and `now`.
+//!
+//! One active token per user, expiry within the store's maximum lifetime, irreversible
+//! revocation, rotation with lineage, and the `verify` decision (revoked → expired → denied →
+//! rate limited). Nothing here reads a clock, touches SQLite or does cryptography: callers pass
+//! `now` (Unix seconds) and records, and store what comes back. That is what lets every rule be
+//! tested at the exact instant it changes.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::Span;
+use crate::error::{Error, Result};
+use crate::policy::{IpAllow, Origin, RateLimit, Scope, missing_scope};
+use crate::token::TokenId;
+
+/// Seconds since the Unix epoch, UTC. Plain integers keep the rules free of clock types.
+pub type Timestamp = i64;
+
+/// The default, and the largest allowed, lifetime of a token: 180 days.
+pub const MAX_LIFETIME: Span = Span::from_secs(180 * 24 * 3600);
+
+/// What a token's life looks like at a given instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Expired => "expired",
+            Status::Revoked => "revoked",
+        }
+    }
+}
+
+/// Everything the store knows about a token except usage. Kept sealed in the store: the user,
+/// the names, the policy and the instants that decide validity are all in here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: TokenId,
+    pub user: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    pub revoke_reason: Option<String>,
+    pub rate_limits: Vec<RateLimit>,
+    pub allowed_ips: Vec<IpAllow>,
+    pub allowed_origins: Vec<Origin>,
+    pub rotated_from: Option<TokenId>,
+    pub rotated_to: Option<TokenId>,
+}
+
+impl Record {
+    /// Revocation wins over expiry: a revoked token reads as revoked forever.
+    pub fn status(&self, now: Timestamp) -> Status {
+        if self.revoked_at.is_some() {
+            Status::Revoked
+        } else if now >= self.expires_at {
+            Status::Expired
+        } else {
+            Status::Active
+        }
+    }
+}
+
+/// How a token has been used: kept apart from the record because it changes on every verify.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub use_count: u64,
+    pub last_used_at: Option<Timestamp>,
+    /// One window per rate limit, in the order of the record's `rate_limits`.
+    pub windows: Vec<Window>,
+}
+
+/// A rate-limit window: it opens at the first counted use after the previous one closed and
+/// lasts one unit of its limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: Timestamp,
+    pub count: u32,
+}
+
+/// The store-wide settings fixed at `init`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub max_lifetime: Span,
+    pub default_rate_limits: Vec<RateLimit>,
+    pub notify_command: Option<String>,
+    pub audit_retention: Span,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_lifetime: MAX_LIFETIME,
+            default_rate_limits: Vec::new(),
+            notify_command: None,
+            audit_retention: Span::from_secs(400 * 24 * 3600),
+        }
+    }
+}
+
+impl Settings {
+    /// `init --max-lifetime` may shorten the 180-day maximum, never lengthen it.
+    pub fn check(&self) -> Result<()> {
+        if self.max_lifetime > MAX_LIFETIME {
+            return Err(Error::usage(format!(
+                "--max-lifetime {} is over the limit of {MAX_LIFETIME}",
+                self.max_lifetime
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What the operator asked for in `generate`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub user: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub expires_in: Option<Span>,
+    /// `None`: the store's defaults; `Some(vec![])`: `--no-rate-limit`.
+    pub rate_limits: Option<Vec<RateLimit>>,
+    pub allowed_ips: Vec<IpAllow>,
+    pub allowed_origins: Vec<Origin>,
+}
+
+/// The instant a token issued `now` expires: `expires_in` may only shorten the store's maximum.
+pub fn expiry(settings: &Settings, expires_in: Option<Span>, now: Timestamp) -> Result<Timestamp> {
+    let lifetime = match expires_in {
+        Some(span) if span > settings.max_lifetime => {
+            return Err(Error::usage_hint(
+                format!(
+                    "--expires-in {span} is longer than this store's maximum token lifetime of {}",
+                    settings.max_lifetime
+                ),
+                format!(
+                    "use --expires-in {} or less; tokens always expire",
+                    settings.max_lifetime
+                ),
+            ));
+        }
+        Some(span) => span,
+        None => settings.max_lifetime,
+    };
+    Ok(now.saturating_add(lifetime.as_secs()))
+}
+
+/// What a user's current token means for a new one: none in the way, an active one that
+/// forbids it, or an expired one that must be retired first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    Free,
+    Retire,
+}
+
+/// The one-active rule: `existing` is the user's token that still holds the active slot, if any.
+pub fn may_issue(existing: Option<&Record>, now: Timestamp) -> Result<Holder> {
+    match existing.map(|r| (r, r.status(now))) {
+        None => Ok(Holder::Free),
+        Some((_, Status::Expired | Status::Revoked)) => Ok(Holder::Retire),
+        Some((r, Status::Active)) => Err(conflict_active(&r.id)),
+    }
+}
+
+/// The conflict error of the one-active rule, naming the token in the way.
+pub fn conflict_active(id: &TokenId) -> Error {
+    Error::conflict(
+        format!("this user already has an active token: {id}"),
+        format!(
+            "replace it with `tokman rotate {id}`, or revoke it first with `tokman revoke {id}`"
+        ),
+    )
+}
+
+/// A new token's record for `request`, issued `now`.
+pub fn issue(settings: &Settings, request: Request, id: TokenId, now: Timestamp) -> Result<Record> {
+    let expires_at = expiry(settings, request.expires_in, now)?;
+    Ok(Record {
+        id,
+        user: request.user,
+        name: request.name,
+        description: request.description,
+        scopes: request.scopes,
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        revoke_reason: None,
+        rate_limits: request
+            .rate_limits
+            .unwrap_or_else(|| settings.default_rate_limits.clone()),
+        allowed_ips: request.allowed_ips,
+        allowed_origins: request.allowed_origins,
+        rotated_from: None,
+        rotated_to: None,
+    })
+}
+
+/// Whether a revoke did anything: revoking twice is not an error, but it is worth saying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    AlreadyRevoked,
+}
+
+/// Revoke now, for good. An expired token can be revoked too (it then reads as revoked).
+pub fn revoke(record: &mut Record, reason: Option<String>, now: Timestamp) -> Revocation {
+    if record.revoked_at.is_some() {
+        return Revocation::AlreadyRevoked;
+    }
+    record.revoked_at = Some(now);
+    record.revoke_reason = reason;
+    Revocation::Revoked
+}
+
+/// Rotate: revoke `old` and return its successor, with the same user, name, description, scopes,
+/// limits and allow-lists, linked both ways. Only an active token rotates.
+pub fn rotate(
+    settings: &Settings,
+    old: &mut Record,
+    new_id: TokenId,
+    expires_in: Option<Span>,
+    now: Timestamp,
+) -> Result<Record> {
+    match old.status(now) {
+        Status::Revoked => {
+            return Err(Error::Revoked(format!(
+                "{} is revoked and cannot be rotated",
+                old.id
+            )));
+        }
+        Status::Expired => {
+            return Err(Error::Expired(format!(
+                "{} has expired and cannot be rotated; issue a new one with `tokman generate`",
+                old.id
+            )));
+        }
+        Status::Active => {}
+    }
+    let expires_at = expiry(settings, expires_in, now)?;
+    let successor = Record {
+        id: new_id.clone(),
+        user: old.user.clone(),
+        name: old.name.clone(),
+        description: old.description.clone(),
+        scopes: old.scopes.clone(),
+        created_at: now,
+        expires_at,
+        revoked_at: None,
+        revoke_reason: None,
+        rate_limits: old.rate_limits.clone(),
+        allowed_ips: old.allowed_ips.clone(),
+        allowed_origins: old.allowed_origins.clone(),
+        rotated_from: Some(old.id.clone()),
+        rotated_to: None,
+    };
+    old.revoked_at = Some(now);
+    old.revoke_reason = Some(format!("rotated to {new_id}"));
+    old.rotated_to = Some(new_id);
+    Ok(successor)
+}
+
+/// What a service asks of a presented token in `verify`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Check {
+    pub scopes: Vec<Scope>,
+    pub ip: Option<IpAddr>,
+    pub origin: Option<Origin>,
+    pub user: Option<String>,
+}
+
+/// The verdict of `verify`, with its exit code and `outcome` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Valid,
+    Invalid,
+    Malformed,
+    Expired,
+    Revoked,
+    Denied,
+    RateLimited,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Valid => 0,
+            Outcome::Invalid | Outcome::Malformed => 1,
+            Outcome::Expired => 3,
+            Outcome::Revoked => 4,
+            Outcome::Denied => 5,
+            Outcome::RateLimited => 6,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Valid => "valid",
+            Outcome::Invalid => "invalid",
+            Outcome::Malformed => "malformed",
+            Outcome::Expired => "expired",
+            Outcome::Revoked => "revoked",
+            Outcome::Denied => "denied",
+            Outcome::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// A decision on a known token whose secret matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub reason: String,
+    /// The usage to store when the token is accepted; `None` when refused (a refused attempt
+    /// counts toward no limit and no `use_count`).
+    pub usage: Option<Usage>,
+}
+
+/// The `verify` decision for a known token whose secret matched, in the documented order:
+/// revoked → expired → denied (user, scope, IP, origin) → rate limited → valid.
+pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> Decision {
+    let refuse = |outcome, reason: String| Decision {
+        outcome,
+        reason,
+        usage: None,
+    };
+    match record.status(now) {
+        Status::Revoked => return refuse(Outcome::Revoked, format!("{} is revoked", record.id)),
+        Status::Expired => return refuse(Outcome::Expired, format!("{} has expired", record.id)),
+        Status::Active => {}
+    }
+    if let Some(reason) = denial(record, check) {
+        return refuse(Outcome::Denied, reason);
+    }
+    match count_use(record, usage, now) {
+        Ok(next) => Decision {
+            outcome: Outcome::Valid,
+            reason: format!("{} is valid", record.id),
+            usage: Some(next),
+        },
+        Err(reason) => refuse(Outcome::RateLimited, reason),
+    }
+}
+
+/// Why a valid token may not be used for this request, if it may not. Allow-lists fail
+/// closed: a token with a list needs the matching `--ip`/`--origin` to be given.
+fn denial(record: &Record, check: &Check) -> Option<String> {
+    if let Some(user) = &check.user
+        && *user != record.user
+    {
+        return Some(format!("{} belongs to another user", record.id));
+    }
+    if let Some(scope) = missing_scope(&record.scopes, &check.scopes) {
+        return Some(format!("{} lacks the scope `{scope}`", record.id));
+    }
+    if !record.allowed_ips.is_empty() {
+        match check.ip {
+            None => {
+                return Some(format!(
+                    "{} is limited to certain IP addresses; pass --ip",
+                    record.id
+                ));
+            }
+            Some(ip) if !record.allowed_ips.iter().any(|net| net.contains(ip)) => {
+                return Some(format!("{} is not allowed from {ip}", record.id));
+            }
+            Some(_) => {}
+        }
+    }
+    if !record.allowed_origins.is_empty() {
+        match &check.origin {
+            None => {
+                return Some(format!(
+                    "{} is limited to certain origins; pass --origin",
+                    record.id
+                ));
+            }
+            Some(origin) if !record.allowed_origins.contains(origin) => {
+                return Some(format!("{} is not allowed from origin {origin}", record.id));
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+/// Count one use against every limit, or say which limit is reached and when it frees up.
+/// A window opens at the first use after the previous one closed (so a burst straddling a
+/// clock boundary cannot double the allowance within one window).
+fn count_use(record: &Record, usage: &Usage, now: Timestamp) -> std::result::Result<Usage, String> {
+    let mut windows = Vec::with_capacity(record.rate_limits.len());
+    for (i, limit) in record.rate_limits.iter().enumerate() {
+        let period = limit.per.secs();
+        let window = match usage.windows.get(i) {
+            Some(w) if now >= w.start && now < w.start.saturating_add(period) => *w,
+            _ => Window {
+                start: now,
+                count: 0,
+            },
+        };
+        if window.count >= limit.limit {
+            let frees_at = window.start.saturating_add(period);
+            return Err(format!(
+                "{} is over its rate limit of {limit}; it frees up in {}s",
+                record.id,
+                frees_at.saturating_sub(now)
+            ));
+        }
+        windows.push(Window {
+            start: window.start,
+            count: window.count + 1,
+        });
+    }
+    Ok(Usage {
+        use_count: usage.use_count.saturating_add(1),
+        last_used_at: Some(now),
+        windows,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Per;
+
+    const DAY: i64 = 24 * 3600;
+    const T0: Timestamp = 1_800_000_000;
+
+    fn id(s: &str) -> TokenId {
+        TokenId::parse(s).unwrap()
+    }
+
+    fn request(user: &str) -> Request {
+        Request {
+            user: user.into(),
+            ..Request::default()
+        }
+    }
+
+    fn alice() -> Record {
+        issue(
+            &Settings::default(),
+            request("alice"),
+            id("tm_aaaaaaaaaaaa"),
+            T0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn default_lifetime_is_180_days_and_expiry_is_at_the_instant() {
+        let r = alice();
+        assert_eq!(r.expires_at, T0 + 180 * DAY);
+        assert_eq!(r.status(r.expires_at - 1), Status::Active);
+        assert_eq!(r.status(r.expires_at), Status::Expired);
+        let d = decide(&r, &Usage::default(), &Check::default(), r.expires_at);
+        assert_eq!(d.outcome, Outcome::Expired);
+        assert_eq!(d.usage, None);
+        let d = decide(&r, &Usage::default(), &Check::default(), r.expires_at - 1);
+        assert_eq!(d.outcome, Outcome::Valid);
+    }
+
+    #[test]
+    fn expires_in_may_shorten_but_never_lengthen() {
+        let s = Settings::default();
+        assert_eq!(
+            expiry(&s, Some(Span::from_secs(3600)), T0).unwrap(),
+            T0 + 3600
+        );
+        assert_eq!(expiry(&s, Some(MAX_LIFETIME), T0).unwrap(), T0 + 180 * DAY);
+        let err = expiry(&s, Some(Span::from_secs(181 * DAY)), T0).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("180d"), "{err}");
+        let short = Settings {
+            max_lifetime: Span::from_secs(30 * DAY),
+            ..Settings::default()
+        };
+        assert_eq!(expiry(&short, None, T0).unwrap(), T0 + 30 * DAY);
+        assert_eq!(
+            expiry(&short, Some(Span::from_secs(31 * DAY)), T0)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn max_lifetime_setting_cannot_exceed_180_days() {
+        let s = Settings {
+            max_lifetime: Span::from_secs(181 * DAY),
+            ..Settings::default()
+        };
+        assert_eq!(s.check().unwrap_err().exit_code(), 2);
+        assert!(Settings::default().check().is_ok());
+    }
+
+    #[test]
+    fn one_active_token_per_user_but_expired_or_revoked_ones_step_aside() {
+        let r = alice();
+        assert_eq!(may_issue(None, T0).unwrap(), Holder::Free);
+        let err = may_issue(Some(&r), T0 + 1).unwrap_err();
+        assert_eq!(err.exit_code(), 7);
+        assert!(err.to_string().contains("tm_aaaaaaaaaaaa"));
+        assert_eq!(may_issue(Some(&r), r.expires_at).unwrap(), Holder::Retire);
+        let mut revoked = r.clone();
+        revoke(&mut revoked, None, T0 + 5);
+        assert_eq!(may_issue(Some(&revoked), T0 + 6).unwrap(), Holder::Retire);
+    }
+
+    #[test]
+    fn revocation_is_immediate_and_irreversible() {
+        let mut r = alice();
+        assert_eq!(
+            revoke(&mut r, Some("leaked".into()), T0 + 10),
+            Revocation::Revoked
+        );
+        assert_eq!(r.status(T0 + 10), Status::Revoked);
+        assert_eq!(
+            revoke(&mut r, Some("again".into()), T0 + 20),
+            Revocation::AlreadyRevoked
+        );
+        assert_eq!(r.revoked_at, Some(T0 + 10));
+        assert_eq!(r.revoke_reason.as_deref(), Some("leaked"));
+        let d = decide(&r, &Usage::default(), &Check::default(), T0 + 10);
+        assert_eq!(d.outcome, Outcome::Revoked);
+        // Revoked reads as revoked even after the expiry instant.
+        assert_eq!(r.status(r.expires_at + 1), Status::Revoked);
+    }
+
+    #[test]
+    fn rotate_keeps_settings_links_both_ways_and_revokes_the_old() {
+        let s = Settings::default();
+        let mut req = request("alice");
+        req.name = Some("ci".into());
+        req.description = Some("deploys".into());
+        req.scopes = vec![Scope::parse("posts:read").unwrap()];
+        req.rate_limits = Some(vec![RateLimit {
+            limit: 5,
+            per: Per::Min,
+        }]);
+        req.allowed_ips = vec![IpAllow::parse("10.0.0.0/8").unwrap()];
+        req.allowed_origins = vec![Origin::parse("https://example.com").unwrap()];
+        req.expires_in = Some(Span::from_secs(DAY));
+        let mut old = issue(&s, req, id("tm_aaaaaaaaaaaa"), T0).unwrap();
+        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), None, T0 + 100).unwrap();
+        assert_eq!(old.status(T0 + 100), Status::Revoked);
+        assert_eq!(old.rotated_to, Some(id("tm_bbbbbbbbbbbb")));
+        assert_eq!(new.rotated_from, Some(id("tm_aaaaaaaaaaaa")));
+        assert_eq!(
+            (&new.user, &new.name, &new.description, &new.scopes),
+            (&old.user, &old.name, &old.description, &old.scopes)
+        );
+        assert_eq!(new.rate_limits, old.rate_limits);
+        assert_eq!(new.allowed_ips, old.allowed_ips);
+        assert_eq!(new.allowed_origins, old.allowed_origins);
+        assert_eq!(new.expires_at, T0 + 100 + 180 * DAY);
+        assert_eq!(new.status(T0 + 100), Status::Active);
+    }
+
+    #[test]
+    fn rotate_refuses_revoked_and_expired_and_leaves_them_alone() {
+        let s = Settings::default();
+        let mut r = alice();
+        let expired_at = r.expires_at;
+        let before = r.clone();
+        let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, expired_at).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert_eq!(r, before);
+        revoke(&mut r, None, T0 + 1);
+        let before = r.clone();
+        let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, T0 + 2).unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert_eq!(r, before);
+        let mut fresh = alice();
+        let before = fresh.clone();
+        let too_long = Some(Span::from_secs(200 * DAY));
+        assert_eq!(
+            rotate(&s, &mut fresh, id("tm_bbbbbbbbbbbb"), too_long, T0)
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(fresh, before, "a failed rotate leaves the old token valid");
+    }
+
+    #[test]
+    fn store_default_rate_limits_apply_unless_overridden() {
+        let s = Settings {
+            default_rate_limits: vec![RateLimit {
+                limit: 60,
+                per: Per::Min,
+            }],
+            ..Settings::default()
+        };
+        let r = issue(&s, request("a"), id("tm_aaaaaaaaaaaa"), T0).unwrap();
+        assert_eq!(r.rate_limits, s.default_rate_limits);
+        let mut none = request("a");
+        none.rate_limits = Some(vec![]);
+        assert!(
+            issue(&s, none, id("tm_aaaaaaaaaaaa"), T0)
+                .unwrap()
+                .rate_limits
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn valid_use_counts_and_refusals_do_not() {
+        let mut r = alice();
+        r.scopes = vec![Scope::parse("posts:*").unwrap()];
+        let u = Usage::default();
+        let ok = decide(&r, &u, &Check::default(), T0 + 5);
+        assert_eq!(ok.outcome, Outcome::Valid);
+        let u1 = ok.usage.unwrap();
+        assert_eq!((u1.use_count, u1.last_used_at), (1, Some(T0 + 5)));
+        let want = Check {
+            scopes: vec![Scope::parse("users:read").unwrap()],
+            ..Check::default()
+        };
+        let no = decide(&r, &u1, &want, T0 + 6);
+        assert_eq!(no.outcome, Outcome::Denied);
+        assert!(no.reason.contains("users:read"));
+        assert_eq!(no.usage, None);
+    }
+
+    #[test]
+    fn rate_limit_window_allows_exactly_the_limit_then_frees_up() {
+        let mut r = alice();
+        r.rate_limits = vec![RateLimit {
+            limit: 3,
+            per: Per::Min,
+        }];
+        let mut u = Usage::default();
+        for i in 0..3 {
+            let d = decide(&r, &u, &Check::default(), T0 + i);
+            assert_eq!(d.outcome, Outcome::Valid, "use {i}");
+            u = d.usage.unwrap();
+        }
+        let d = decide(&r, &u, &Check::default(), T0 + 10);
+        assert_eq!(d.outcome, Outcome::RateLimited);
+        assert!(
+            d.reason.contains("3/min") && d.reason.contains("50s"),
+            "{}",
+            d.reason
+        );
+        assert_eq!(
+            decide(&r, &u, &Check::default(), T0 + 59).outcome,
+            Outcome::RateLimited
+        );
+        assert_eq!(
+            decide(&r, &u, &Check::default(), T0 + 60).outcome,
+            Outcome::Valid
+        );
+    }
+
+    #[test]
+    fn every_limit_must_have_room() {
+        let mut r = alice();
+        r.rate_limits = vec![
+            RateLimit {
+                limit: 100,
+                per: Per::Min,
+            },
+            RateLimit {
+                limit: 2,
+                per: Per::Day,
+            },
+        ];
+        let mut u = Usage::default();
+        for i in 0..2 {
+            u = decide(&r, &u, &Check::default(), T0 + i).usage.unwrap();
+        }
+        let d = decide(&r, &u, &Check::default(), T0 + 120);
+        assert_eq!(d.outcome, Outcome::RateLimited);
+        assert!(d.reason.contains("2/day"));
+    }
+
+    #[test]
+    fn allow_lists_fail_closed() {
+        let mut r = alice();
+        r.allowed_ips = vec![IpAllow::parse("10.0.0.0/8").unwrap()];
+        r.allowed_origins = vec![Origin::parse("https://app.example.com").unwrap()];
+        let good = Check {
+            ip: Some("10.1.2.3".parse().unwrap()),
+            origin: Some(Origin::parse("https://app.example.com:443").unwrap()),
+            ..Check::default()
+        };
+        assert_eq!(
+            decide(&r, &Usage::default(), &good, T0).outcome,
+            Outcome::Valid
+        );
+        let cases = [
+            Check {
+                ip: None,
+                ..good.clone()
+            },
+            Check {
+                origin: None,
+                ..good.clone()
+            },
+            Check {
+                ip: Some("192.168.0.1".parse().unwrap()),
+                ..good.clone()
+            },
+            Check {
+                origin: Some(Origin::parse("https://evil.example.com").unwrap()),
+                ..good.clone()
+            },
+            Check {
+                user: Some("bob".into()),
+                ..good.clone()
+            },
+        ];
+        for c in cases {
+            assert_eq!(
+                decide(&r, &Usage::default(), &c, T0).outcome,
+                Outcome::Denied,
+                "{c:?}"
+            );
+        }
+        let right_user = Check {
+            user: Some("alice".into()),
+            ..good
+        };
+        assert_eq!(
+            decide(&r, &Usage::default(), &right_user, T0).outcome,
+            Outcome::Valid
+        );
+    }
+
+    #[test]
+    fn order_of_checks_is_revoked_expired_denied_limited() {
+        let mut r = alice();
+        r.rate_limits = vec![RateLimit {
+            limit: 1,
+            per: Per::Day,
+        }];
+        let used = Usage {
+            use_count: 1,
+            last_used_at: Some(T0),
+            windows: vec![Window {
+                start: T0,
+                count: 1,
+            }],
+        };
+        let deny = Check {
+            scopes: vec![Scope::parse("x").unwrap()],
+            ..Check::default()
+        };
+        assert_eq!(
+            decide(&r, &used, &Check::default(), T0 + 1).outcome,
+            Outcome::RateLimited
+        );
+        assert_eq!(decide(&r, &used, &deny, T0 + 1).outcome, Outcome::Denied);
+        assert_eq!(
+            decide(&r, &used, &deny, r.expires_at).outcome,
+            Outcome::Expired
+        );
+        revoke(&mut r, None, T0 + 1);
+        assert_eq!(
+            decide(&r, &used, &deny, r.expires_at).outcome,
+            Outcome::Revoked
+        );
+    }
+}

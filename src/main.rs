@@ -1,0 +1,50 @@
+//! The `tokman` binary: parse, run, report. The only place that prints an error and exits.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokman::cli::Cli;
+use tokman::{Error, cmd};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap's own messages (with suggestions for typos); help and version are exit 0.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    std::panic::set_hook(Box::new(|info| {
+        // Never the default hook's full message: it could carry data from the store.
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: internal error: tokman panicked{at}"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "hint: this is a bug in tokman; please report it"
+        );
+    }));
+    let result = std::panic::catch_unwind(|| cmd::run(cli));
+    let Ok(result) = result else {
+        return ExitCode::from(70);
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(Error::BrokenPipe) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            if let Some(hint) = e.hint() {
+                let _ = writeln!(err, "hint: {hint}");
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

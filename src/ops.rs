@@ -1,0 +1,368 @@
+//! What each command does to the store, one transaction each, with `now` passed in.
+//!
+//! This is where `lifecycle`'s decisions meet `store`'s rows: read what the rule needs, ask the
+//! rule, write what it returns, append the audit event, commit. Nothing is printed here, and a
+//! new token's secret leaves this module only after its transaction has committed.
+
+use crate::audit::{Entry, Event, Kind};
+use crate::duration::Span;
+use crate::error::{Error, Result};
+use crate::lifecycle::{
+    self, Check, Decision, Holder, Outcome, Record, Request, Revocation, Status, Timestamp, Usage,
+};
+use crate::store::{Store, Stored, Tx, Unlocked};
+use crate::token::{self, Presented, Token, TokenId};
+
+/// A token picked by id or by its user (the user's active token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    Id(TokenId),
+    User(String),
+}
+
+/// A newly issued token, committed. The only value that holds a secret.
+#[derive(Debug)]
+pub struct Issued {
+    pub token: Token,
+    pub record: Record,
+    pub entry: Entry,
+}
+
+fn new_token(tx: &Tx<'_>, store_prefix: &token::Prefix) -> Result<Token> {
+    // 12 random base36 characters: a collision is astronomically unlikely, but an id must be
+    // unique forever (a purged revoked token's id stays blocked), so check.
+    for _ in 0..8 {
+        let t = Token::generate(store_prefix, &mut rand::rng());
+        if !tx.id_taken(&t.id())? {
+            return Ok(t);
+        }
+    }
+    Err(Error::internal("could not draw an unused token id"))
+}
+
+/// Issue a token for `request.user`, refusing if the user already has an active one.
+pub fn generate(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    request: Request,
+    now: Timestamp,
+) -> Result<Issued> {
+    let prefix = store.prefix().clone();
+    let mut tx = store.write(unlocked)?;
+    let settings = tx.settings()?;
+    let existing = tx.active_for_user(&request.user)?;
+    if let Holder::Retire = lifecycle::may_issue(existing.as_ref().map(|s| &s.record), now)?
+        && let Some(old) = &existing
+    {
+        // An expired token gives up its user's active place to the new one.
+        tx.update(old, true)?;
+    }
+    let token = new_token(&tx, &prefix)?;
+    let record = lifecycle::issue(&settings, request, token.id(), now)?;
+    tx.insert(&record, &tx.keys().secret_mac(token.expose()))?;
+    let mut detail = format!("expires {}", crate::render::rfc3339(record.expires_at));
+    if !record.scopes.is_empty() {
+        let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
+        detail.push_str(&format!("; scopes {}", scopes.join(" ")));
+    }
+    let entry = tx.append(
+        Event::new(Kind::Generate)
+            .token(&record.id, &record.user)
+            .detail(detail),
+        now,
+    )?;
+    tx.touch_slot(now)?;
+    tx.commit()?;
+    Ok(Issued {
+        token,
+        record,
+        entry,
+    })
+}
+
+fn find(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
+    match which {
+        Which::Id(id) => tx
+            .token(id)?
+            .ok_or_else(|| Error::NotFound(format!("no token {id} in this store"))),
+        Which::User(user) => match tx.active_for_user(user)? {
+            Some(s) if s.record.status(now) == Status::Active => Ok(s),
+            _ => Err(Error::NotFound(format!(
+                "{} has no active token",
+                crate::render::escape(user)
+            ))),
+        },
+    }
+}
+
+/// Look a token up without changing anything (for the confirmation prompt, `inspect`).
+pub fn lookup(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    which: &Which,
+    now: Timestamp,
+) -> Result<Stored> {
+    let tx = store.read(unlocked)?;
+    find(&tx, which, now)
+}
+
+/// Revoke now. Revoking a revoked token changes nothing and says so.
+pub fn revoke(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    which: &Which,
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<(Stored, Revocation, Option<Entry>)> {
+    let mut tx = store.write(unlocked)?;
+    let mut stored = find(&tx, which, now)?;
+    let outcome = lifecycle::revoke(&mut stored.record, reason.clone(), now);
+    if outcome == Revocation::AlreadyRevoked {
+        return Ok((stored, outcome, None));
+    }
+    tx.update(&stored, false)?;
+    let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
+    event.detail = reason;
+    let entry = tx.append(event, now)?;
+    tx.touch_slot(now)?;
+    tx.commit()?;
+    Ok((stored, outcome, Some(entry)))
+}
+
+/// Revoke and issue the successor in one transaction: if anything fails, the old token stays
+/// valid and no new one exists.
+pub fn rotate(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    which: &Which,
+    expires_in: Option<Span>,
+    now: Timestamp,
+) -> Result<(Record, Issued)> {
+    let prefix = store.prefix().clone();
+    let mut tx = store.write(unlocked)?;
+    let settings = tx.settings()?;
+    let mut old = find(&tx, which, now)?;
+    let token = new_token(&tx, &prefix)?;
+    let new = lifecycle::rotate(&settings, &mut old.record, token.id(), expires_in, now)?;
+    tx.update(&old, false)?;
+    tx.insert(&new, &tx.keys().secret_mac(token.expose()))?;
+    let event = Event::new(Kind::Rotate)
+        .token(&new.id, &new.user)
+        .detail(format!("replaces {}", old.record.id));
+    let entry = tx.append(event, now)?;
+    tx.touch_slot(now)?;
+    tx.commit()?;
+    Ok((
+        old.record,
+        Issued {
+            token,
+            record: new,
+            entry,
+        },
+    ))
+}
+
+/// The answer to `verify`, whatever it is.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub reason: String,
+    /// The token's record once it is identified (its secret matched).
+    pub record: Option<Record>,
+}
+
+impl Verdict {
+    pub fn malformed(reason: &str) -> Verdict {
+        Verdict {
+            outcome: Outcome::Malformed,
+            reason: reason.to_owned(),
+            record: None,
+        }
+    }
+}
+
+/// Check a presented token. A valid use is counted (use count, last use, rate-limit windows);
+/// a refused attempt on a known id is recorded in the audit log and counts toward nothing.
+pub fn verify(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    presented: &Presented<'_>,
+    check: &Check,
+    now: Timestamp,
+) -> Result<Verdict> {
+    let mut tx = store.write(unlocked)?;
+    let Some(stored) = tx.token(presented.id())? else {
+        // Unknown ids are not logged: a flood of garbage must cost no writes.
+        return Ok(Verdict {
+            outcome: Outcome::Invalid,
+            reason: "unknown token".into(),
+            record: None,
+        });
+    };
+    if !tx.secret_matches(&stored, presented.text()) {
+        let event = Event::new(Kind::VerifyRefused)
+            .token(&stored.record.id, &stored.record.user)
+            .detail("invalid: wrong secret");
+        tx.append(event, now)?;
+        tx.commit()?;
+        return Ok(Verdict {
+            outcome: Outcome::Invalid,
+            reason: "unknown token".into(),
+            record: None,
+        });
+    }
+    let Decision {
+        outcome,
+        reason,
+        usage,
+    } = lifecycle::decide(&stored.record, &stored.usage, check, now);
+    match usage {
+        Some(usage) => {
+            tx.set_usage(&stored.record.id, &usage)?;
+            tx.touch_slot(now)?;
+        }
+        None => {
+            let event = Event::new(Kind::VerifyRefused)
+                .token(&stored.record.id, &stored.record.user)
+                .detail(format!("{}: {reason}", outcome.as_str()));
+            tx.append(event, now)?;
+        }
+    }
+    tx.commit()?;
+    Ok(Verdict {
+        outcome,
+        reason,
+        record: Some(stored.record),
+    })
+}
+
+/// The token whose secret is `presented` (for `inspect -`), or an invalid-token error.
+pub fn identify(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    presented: &Presented<'_>,
+) -> Result<Stored> {
+    let tx = store.read(unlocked)?;
+    match tx.token(presented.id())? {
+        Some(s) if tx.secret_matches(&s, presented.text()) => Ok(s),
+        _ => Err(Error::InvalidToken(
+            "unknown token: it is not a token of this store".into(),
+        )),
+    }
+}
+
+/// Which tokens `list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user: Option<String>,
+    pub status: Option<Status>,
+    pub expiring_within: Option<Span>,
+    pub unused_for: Option<Span>,
+}
+
+/// Tokens matching `filter`, oldest first.
+pub fn list(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    filter: &Filter,
+    now: Timestamp,
+) -> Result<Vec<(Record, Usage)>> {
+    let tx = store.read(unlocked)?;
+    let mut rows: Vec<(Record, Usage)> = tx
+        .tokens(filter.user.as_deref())?
+        .into_iter()
+        .filter(|s| {
+            let r = &s.record;
+            let status = r.status(now);
+            filter.status.is_none_or(|want| status == want)
+                && filter.expiring_within.is_none_or(|w| {
+                    status == Status::Active && r.expires_at <= now.saturating_add(w.as_secs())
+                })
+                && filter.unused_for.is_none_or(|w| {
+                    s.usage
+                        .last_used_at
+                        .is_none_or(|t| t <= now.saturating_sub(w.as_secs()))
+                })
+        })
+        .map(|s| (s.record, s.usage))
+        .collect();
+    rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+    Ok(rows)
+}
+
+/// What `purge` did (or would do, with `dry_run`).
+#[derive(Debug, Clone)]
+pub struct Purged {
+    pub ids: Vec<TokenId>,
+    pub events_dropped: u64,
+    pub entry: Option<Entry>,
+}
+
+/// Delete expired tokens (and revoked ones with `revoked`), and audit events older than the
+/// store's retention. Revoked ids stay in the revocation list forever.
+pub fn purge(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    revoked: bool,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Purged> {
+    let mut tx = store.write(unlocked)?;
+    let settings = tx.settings()?;
+    let mut ids: Vec<TokenId> = tx
+        .tokens(None)?
+        .into_iter()
+        .filter(|s| match s.record.status(now) {
+            Status::Expired => true,
+            Status::Revoked => revoked,
+            Status::Active => false,
+        })
+        .map(|s| s.record.id)
+        .collect();
+    ids.sort();
+    if dry_run {
+        return Ok(Purged {
+            ids,
+            events_dropped: 0,
+            entry: None,
+        });
+    }
+    for id in &ids {
+        tx.delete(id)?;
+    }
+    let events_dropped =
+        tx.drop_events_before(now.saturating_sub(settings.audit_retention.as_secs()))?;
+    if ids.is_empty() && events_dropped == 0 {
+        // Nothing happened: cron runs this nightly, and an empty event a night is noise.
+        return Ok(Purged {
+            ids,
+            events_dropped,
+            entry: None,
+        });
+    }
+    let mut detail = format!(
+        "purged {} token{}",
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" }
+    );
+    if events_dropped > 0 {
+        detail.push_str(&format!(
+            "; dropped {events_dropped} audit event{} older than {}",
+            if events_dropped == 1 { "" } else { "s" },
+            settings.audit_retention
+        ));
+    }
+    let entry = tx.append(Event::new(Kind::Purge).detail(detail), now)?;
+    tx.touch_slot(now)?;
+    tx.commit()?;
+    Ok(Purged {
+        ids,
+        events_dropped,
+        entry: Some(entry),
+    })
+}
+
+/// Append a key-management event in its own transaction.
+pub fn key_event(tx: &mut Tx<'_>, kind: Kind, detail: String, now: Timestamp) -> Result<Entry> {
+    tx.append(Event::new(kind).detail(detail), now)
+}

@@ -1,0 +1,357 @@
+//! Rendering: the JSON documents of the contract, tables, relative times, and the one-time box
+//! around a new token.
+//!
+//! Text a user typed (names, descriptions, reasons, user names) may hold escape sequences; it is
+//! escaped before it reaches a terminal, while `--json` keeps the exact string. Nothing here
+//! decides anything or touches the store.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use comfy_table::{Cell, Color, ContentArrangement, Table};
+use serde_json::{Value, json};
+
+use crate::audit::Entry;
+use crate::lifecycle::{Record, Status, Timestamp, Usage};
+use crate::store::SlotInfo;
+
+/// RFC 3339 in UTC, seconds precision: `2026-11-23T10:00:00Z`.
+pub fn rfc3339(t: Timestamp) -> String {
+    DateTime::<Utc>::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| t.to_string())
+}
+
+fn opt_time(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, |t| Value::String(rfc3339(t)))
+}
+
+/// "in 12 days", "3 hours ago", "just now".
+pub fn relative(t: Timestamp, now: Timestamp) -> String {
+    let delta = t.saturating_sub(now);
+    let secs = delta.unsigned_abs();
+    if secs < 10 {
+        return "just now".into();
+    }
+    let (n, unit) = match secs {
+        s if s < 90 => (s, "second"),
+        s if s < 90 * 60 => (s / 60, "minute"),
+        s if s < 48 * 3600 => (s / 3600, "hour"),
+        s if s < 60 * 86400 => (s / 86400, "day"),
+        s if s < 730 * 86400 => (s / (30 * 86400), "month"),
+        s => (s / (365 * 86400), "year"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if delta > 0 {
+        format!("in {n} {unit}{plural}")
+    } else {
+        format!("{n} {unit}{plural} ago")
+    }
+}
+
+/// Control characters (escape sequences, newlines, NUL, …) shown as escapes, not obeyed.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A token record as the contract's JSON: every key present, absent values `null` or `[]`.
+pub fn record_json(r: &Record, usage: Option<&Usage>, now: Timestamp) -> Value {
+    json!({
+        "id": r.id,
+        "user": r.user,
+        "name": r.name,
+        "description": r.description,
+        "scopes": r.scopes,
+        "status": r.status(now).as_str(),
+        "created_at": rfc3339(r.created_at),
+        "expires_at": rfc3339(r.expires_at),
+        "revoked_at": opt_time(r.revoked_at),
+        "revoke_reason": r.revoke_reason,
+        "last_used_at": opt_time(usage.and_then(|u| u.last_used_at)),
+        "use_count": usage.map_or(0, |u| u.use_count),
+        "rate_limits": r.rate_limits,
+        "allowed_ips": r.allowed_ips,
+        "allowed_origins": r.allowed_origins,
+        "rotated_from": r.rotated_from,
+        "rotated_to": r.rotated_to,
+    })
+}
+
+/// An audit event as `audit --json` and `notify-command` see it.
+pub fn entry_json(e: &Entry) -> Value {
+    json!({
+        "seq": e.seq,
+        "at": rfc3339(e.at),
+        "event": e.event.event.as_str(),
+        "id": e.event.id,
+        "user": e.event.user,
+        "detail": e.event.detail,
+        "slot": e.event.slot,
+    })
+}
+
+pub fn slot_json(s: &SlotInfo) -> Value {
+    json!({
+        "slot": s.slot,
+        "kind": s.kind,
+        "label": s.label,
+        "created_at": rfc3339(s.created_at),
+        "last_used_at": opt_time(s.last_used_at),
+    })
+}
+
+/// How tables look: boxed and fitted to the terminal, or plain columns for a pipe.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub terminal: bool,
+    pub color: bool,
+}
+
+fn table(style: Style, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    if style.terminal {
+        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+    } else {
+        t.load_style(comfy_table::presets::NOTHING);
+        t.force_no_tty();
+    }
+    t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    t
+}
+
+fn status_cell(status: Status, style: Style) -> Cell {
+    let cell = Cell::new(status.as_str());
+    if !style.color {
+        return cell;
+    }
+    match status {
+        Status::Active => cell.fg(Color::Green),
+        Status::Expired => cell.fg(Color::Yellow),
+        Status::Revoked => cell.fg(Color::Red),
+    }
+}
+
+fn dash(s: Option<&str>) -> String {
+    s.map_or_else(|| "-".to_owned(), |s| escape(s).into_owned())
+}
+
+/// The `list` table: id, user, name, status, scopes, expires, last used.
+pub fn token_table(rows: &[(Record, Usage)], now: Timestamp, style: Style) -> String {
+    let mut t = table(
+        style,
+        &[
+            "ID",
+            "USER",
+            "NAME",
+            "STATUS",
+            "SCOPES",
+            "EXPIRES",
+            "LAST USED",
+        ],
+    );
+    for (r, u) in rows {
+        let scopes: Vec<&str> = r.scopes.iter().map(|s| s.as_str()).collect();
+        let expires = match r.status(now) {
+            Status::Revoked => format!("revoked {}", relative(r.revoked_at.unwrap_or(now), now)),
+            _ => relative(r.expires_at, now),
+        };
+        t.add_row(vec![
+            Cell::new(r.id.as_str()),
+            Cell::new(escape(&r.user)),
+            Cell::new(dash(r.name.as_deref())),
+            status_cell(r.status(now), style),
+            Cell::new(if scopes.is_empty() {
+                "-".into()
+            } else {
+                scopes.join(" ")
+            }),
+            Cell::new(expires),
+            Cell::new(
+                u.last_used_at
+                    .map_or_else(|| "never".into(), |t| relative(t, now)),
+            ),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Every field of one token, one per line (`inspect`).
+pub fn token_details(r: &Record, u: &Usage, now: Timestamp) -> String {
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let when = |t: Timestamp| format!("{} ({})", rfc3339(t), relative(t, now));
+    let rows: Vec<(&str, String)> = vec![
+        ("id", r.id.to_string()),
+        ("user", escape(&r.user).into_owned()),
+        ("name", dash(r.name.as_deref())),
+        ("description", dash(r.description.as_deref())),
+        ("status", r.status(now).as_str().to_owned()),
+        (
+            "scopes",
+            list(r.scopes.iter().map(|s| s.to_string()).collect()),
+        ),
+        ("created", when(r.created_at)),
+        ("expires", when(r.expires_at)),
+        ("revoked", r.revoked_at.map_or_else(|| "-".into(), when)),
+        ("revoke reason", dash(r.revoke_reason.as_deref())),
+        (
+            "last used",
+            u.last_used_at.map_or_else(|| "never".into(), when),
+        ),
+        ("use count", u.use_count.to_string()),
+        (
+            "rate limits",
+            list(r.rate_limits.iter().map(|l| l.to_string()).collect()),
+        ),
+        (
+            "allowed ips",
+            list(r.allowed_ips.iter().map(|l| l.to_string()).collect()),
+        ),
+        (
+            "allowed origins",
+            list(r.allowed_origins.iter().map(|l| l.to_string()).collect()),
+        ),
+        (
+            "rotated from",
+            r.rotated_from
+                .as_ref()
+                .map_or_else(|| "-".into(), |i| i.to_string()),
+        ),
+        (
+            "rotated to",
+            r.rotated_to
+                .as_ref()
+                .map_or_else(|| "-".into(), |i| i.to_string()),
+        ),
+    ];
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:>width$}  {v}\n"))
+        .collect()
+}
+
+/// The audit table: time, event, token id, user, detail.
+pub fn audit_table(entries: &[Entry], now: Timestamp, style: Style) -> String {
+    let mut t = table(
+        style,
+        &["SEQ", "TIME", "EVENT", "TOKEN", "USER", "DETAIL", "SLOT"],
+    );
+    for e in entries {
+        t.add_row(vec![
+            e.seq.to_string(),
+            format!("{} ({})", rfc3339(e.at), relative(e.at, now)),
+            e.event.event.as_str().to_owned(),
+            e.event
+                .id
+                .as_ref()
+                .map_or_else(|| "-".into(), |i| i.to_string()),
+            dash(e.event.user.as_deref()),
+            dash(e.event.detail.as_deref()),
+            e.event.slot.map_or_else(|| "-".into(), |s| s.to_string()),
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn slot_table(slots: &[SlotInfo], now: Timestamp, style: Style) -> String {
+    let mut t = table(style, &["SLOT", "KIND", "LABEL", "CREATED", "LAST USED"]);
+    for s in slots {
+        t.add_row(vec![
+            s.slot.to_string(),
+            s.kind.clone(),
+            dash(s.label.as_deref()),
+            relative(s.created_at, now),
+            s.last_used_at
+                .map_or_else(|| "never".into(), |t| relative(t, now)),
+        ]);
+    }
+    t.to_string()
+}
+
+/// The box a new token is shown in on a terminal, the one time it is shown.
+pub fn token_box(token: &str, r: &Record, now: Timestamp) -> String {
+    let scopes: Vec<&str> = r.scopes.iter().map(|s| s.as_str()).collect();
+    let notice = "This is the only time this token is shown. Store it now.";
+    let width = token.len().max(notice.len());
+    let bar = "─".repeat(width + 2);
+    let mut out = format!(
+        "┌{bar}┐\n│ {notice:<width$} │\n│ {:<width$} │\n│ {token:<width$} │\n└{bar}┘\n",
+        ""
+    );
+    out.push_str(&format!("  id       {}\n", r.id));
+    out.push_str(&format!("  user     {}\n", escape(&r.user)));
+    if let Some(name) = &r.name {
+        out.push_str(&format!("  name     {}\n", escape(name)));
+    }
+    out.push_str(&format!(
+        "  scopes   {}\n",
+        if scopes.is_empty() {
+            "-".into()
+        } else {
+            scopes.join(" ")
+        }
+    ));
+    out.push_str(&format!(
+        "  expires  {} ({})\n",
+        rfc3339(r.expires_at),
+        relative(r.expires_at, now)
+    ));
+    out
+}
+
+/// The one line on stderr when a new token goes to a pipe.
+pub fn issued_summary(verb: &str, r: &Record, now: Timestamp) -> String {
+    format!(
+        "{verb} {} for {}, expires {} ({})",
+        r.id,
+        escape(&r.user),
+        rfc3339(r.expires_at),
+        relative(r.expires_at, now)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 1_800_000_000;
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(now + 12 * 86400, now), "in 12 days");
+        assert_eq!(relative(now - 3 * 3600, now), "3 hours ago");
+        assert_eq!(relative(now - 3600, now), "60 minutes ago");
+        assert_eq!(relative(now + 180 * 86400, now), "in 6 months");
+        assert_eq!(relative(now - 86400 * 800, now), "2 years ago");
+        assert_eq!(relative(now + 1, now), "just now");
+    }
+
+    #[test]
+    fn escapes_control_characters_only() {
+        assert_eq!(escape("alice"), "alice");
+        assert_eq!(escape("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(escape("ünïcode"), "ünïcode");
+    }
+
+    #[test]
+    fn rfc3339_is_utc_seconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

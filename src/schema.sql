@@ -1,0 +1,56 @@
+-- tokman store schema, version 1 (PRAGMA user_version = 1, PRAGMA application_id = 0x746b6d6e).
+--
+-- Plaintext columns hold only what SQLite needs to find and constrain rows: public token ids,
+-- keyed blind indexes of user names, keyed hashes of secrets, sequence numbers and event times.
+-- Everything else is sealed (XChaCha20-Poly1305) with the row's plaintext columns bound in as
+-- associated data, so a value moved, swapped or edited in the file no longer opens.
+
+-- One row: the store's identity, its sealed settings and the sealed head of the audit chain.
+CREATE TABLE meta (
+    singleton  INTEGER PRIMARY KEY CHECK (singleton = 1),
+    prefix     TEXT NOT NULL,
+    store_id   BLOB NOT NULL,
+    settings   BLOB NOT NULL,
+    audit_head BLOB NOT NULL
+);
+
+-- Ways to unlock: each wraps the same master key.
+CREATE TABLE slots (
+    slot         INTEGER PRIMARY KEY,
+    kind         TEXT NOT NULL CHECK (kind IN ('passphrase', 'keyfile')),
+    kdf          TEXT,
+    salt         BLOB,
+    wrapped      BLOB NOT NULL,
+    info         BLOB NOT NULL,
+    last_used_at INTEGER
+);
+
+-- Tokens. `active_ix` equals `user_ix` while the token holds its user's one active place, and is
+-- NULL once it is revoked or retired: the partial unique index makes the one-active rule a
+-- property of the database, not of a read-then-write.
+CREATE TABLE tokens (
+    id         TEXT PRIMARY KEY,
+    user_ix    BLOB NOT NULL,
+    active_ix  BLOB,
+    secret_mac BLOB NOT NULL,
+    record     BLOB NOT NULL,
+    usage      BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE UNIQUE INDEX tokens_one_active_per_user ON tokens (active_ix) WHERE active_ix IS NOT NULL;
+CREATE INDEX tokens_by_user ON tokens (user_ix);
+
+-- Ids of revoked tokens, kept apart from their rows and never purged, so restoring an old copy
+-- of a row (from before its revocation) cannot revive it.
+CREATE TABLE revoked (
+    id TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+-- The audit log: each event sealed, each MAC chained to the one before.
+CREATE TABLE audit (
+    seq   INTEGER PRIMARY KEY,
+    at    INTEGER NOT NULL,
+    event BLOB NOT NULL,
+    mac   BLOB NOT NULL
+);
+CREATE INDEX audit_by_time ON audit (at);
