@@ -141,7 +141,17 @@ pub fn rotate(
     let prefix = store.prefix().clone();
     let mut tx = store.write(unlocked)?;
     let settings = tx.settings()?;
-    let mut old = find(&tx, which, now)?;
+    // By user: the token holding the user's place, even if it has expired since, so the rule
+    // can say "expired, use generate" (exit 3) rather than "not found".
+    let mut old = match which {
+        Which::User(user) => tx.active_for_user(user)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "{} has no active token",
+                crate::render::escape(user)
+            ))
+        })?,
+        Which::Id(_) => find(&tx, which, now)?,
+    };
     let token = new_token(&tx, &prefix)?;
     let new = lifecycle::rotate(&settings, &mut old.record, token.id(), expires_in, now)?;
     tx.update(&old, false)?;

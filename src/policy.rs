@@ -1,18 +1,45 @@
 //! The values `verify` enforces and the text users give: scopes, rate limits, IP and origin
-//! allow-lists, user names and free text. Each is parsed strictly once, at the command line,
-//! and validated again when read back from the store (through serde's `try_from`).
+//! allow-lists, user names and free text. Each is parsed strictly once, at the command line, and
+//! validated again when read back from storage (through serde's `try_from`).
 //!
-//! Must never: accept a value it cannot later match exactly, or panic on any input.
+//! This module owns the syntax and the matching rules of these values; it keeps no state and
+//! counts nothing (rate-limit windows live elsewhere).
+//!
+//! Must never: accept a value it cannot later match exactly, normalise two different values to
+//! one or one value to two, echo control characters or unbounded input in a message, or panic on
+//! any input.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::render::escape;
 
+/// How many characters of a bad value an error message shows.
+const QUOTE_MAX: usize = 64;
+
+/// A bad value made safe to put between backticks in a message: control characters escaped
+/// (no terminal escapes or line breaks from user input) and long values cut short.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(QUOTE_MAX * 2));
+    for (i, c) in s.chars().enumerate() {
+        if i == QUOTE_MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Serde and `FromStr` through `parse`, so a stored value is held to the same rules as a typed
+/// one and serialises as its normalised text.
 macro_rules! string_newtype {
     ($t:ident) => {
         impl TryFrom<String> for $t {
@@ -41,6 +68,7 @@ macro_rules! string_newtype {
 pub struct Scope(String);
 
 impl Scope {
+    /// No trimming: a scope is an exact string, and `posts:read ` is a typo worth reporting.
     pub fn parse(s: &str) -> Result<Scope> {
         let ok = (1..=64).contains(&s.len())
             && s.bytes()
@@ -50,7 +78,7 @@ impl Scope {
         } else {
             Err(Error::usage(format!(
                 "invalid scope `{}`: expected 1 to 64 characters of A-Z a-z 0-9 _ . : * -, like posts:read",
-                escape(s)
+                quote(s)
             )))
         }
     }
@@ -60,7 +88,8 @@ impl Scope {
     }
 
     /// Whether this granted scope covers `wanted`: the same scope; `*`, which covers all; or
-    /// `x:*`, which covers every scope starting with `x:`. A `*` anywhere else is literal.
+    /// `x:*`, which covers every scope starting with `x:` (but not `x` itself nor `xy:…`). A `*`
+    /// anywhere else is literal, so a scope never grants more than it visibly says.
     pub fn grants(&self, wanted: &Scope) -> bool {
         if self.0 == wanted.0 || self.0 == "*" {
             return true;
@@ -79,7 +108,7 @@ impl fmt::Display for Scope {
 }
 string_newtype!(Scope);
 
-/// The first scope of `wanted` that nothing in `granted` covers.
+/// The first scope of `wanted` that nothing in `granted` covers, to name it in the denial.
 pub fn missing_scope<'a>(granted: &[Scope], wanted: &'a [Scope]) -> Option<&'a Scope> {
     wanted.iter().find(|w| !granted.iter().any(|g| g.grants(w)))
 }
@@ -95,6 +124,7 @@ pub enum Per {
 }
 
 impl Per {
+    /// The window length, for counting uses.
     pub fn secs(self) -> i64 {
         match self {
             Per::S => 1,
@@ -104,6 +134,7 @@ impl Per {
         }
     }
 
+    /// The unit as written on the command line and in JSON.
     pub fn as_str(self) -> &'static str {
         match self {
             Per::S => "s",
@@ -114,22 +145,47 @@ impl Per {
     }
 }
 
-/// At most `limit` uses per unit: `60/min`, `10000/day`.
+/// At most `limit` uses per unit: `60/min`, `10000/day`. JSON form `{"limit": 60, "per": "min"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawRateLimit")]
 pub struct RateLimit {
     pub limit: u32,
     pub per: Per,
 }
 
+/// The JSON shape of a rate limit before the `limit >= 1` check.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    limit: u32,
+    per: Per,
+}
+
+impl TryFrom<RawRateLimit> for RateLimit {
+    type Error = String;
+    fn try_from(raw: RawRateLimit) -> std::result::Result<RateLimit, String> {
+        if raw.limit == 0 {
+            return Err("invalid rate limit: the limit must be at least 1".into());
+        }
+        Ok(RateLimit {
+            limit: raw.limit,
+            per: raw.per,
+        })
+    }
+}
+
 impl RateLimit {
+    /// Surrounding whitespace is ignored; inside, exactly `N/UNIT`.
     pub fn parse(s: &str) -> Result<RateLimit> {
+        let t = s.trim();
         let invalid = || {
             Error::usage(format!(
-                "invalid rate limit `{}`: expected N/UNIT with N at least 1 and UNIT one of s, min, h, day, like 60/min",
-                escape(s)
+                "invalid rate limit `{}`: expected N/UNIT with N a whole number from 1 to {} and UNIT one of s, min, h, day, like 60/min",
+                quote(t),
+                u32::MAX
             ))
         };
-        let (n, unit) = s.trim().split_once('/').ok_or_else(invalid)?;
+        let (n, unit) = t.split_once('/').ok_or_else(invalid)?;
         if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid());
         }
@@ -142,7 +198,10 @@ impl RateLimit {
             _ => return Err(invalid()),
         };
         if limit == 0 {
-            return Err(invalid());
+            return Err(Error::usage(format!(
+                "invalid rate limit `{}`: the limit must be at least 1",
+                quote(t)
+            )));
         }
         Ok(RateLimit { limit, per })
     }
@@ -161,7 +220,8 @@ impl FromStr for RateLimit {
     }
 }
 
-/// An IPv4-mapped IPv6 address is the IPv4 address it maps.
+/// An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) is the IPv4 address it maps, so a client
+/// behind a dual-stack socket matches an IPv4 allow-list.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
@@ -169,29 +229,44 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// An allowed network: a CIDR, or a bare address meaning /32 or /128.
+/// A network inside `::ffff:0:0/96` is the IPv4 network it maps, for the same reason as
+/// `canonical`; any other network is unchanged.
+fn canonical_net(net: ipnet::IpNet) -> ipnet::IpNet {
+    if let ipnet::IpNet::V6(v6) = net
+        && v6.prefix_len() >= 96
+        && let Some(v4) = v6.network().to_ipv4_mapped()
+        && let Ok(v4net) = ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+    {
+        return ipnet::IpNet::V4(v4net);
+    }
+    net
+}
+
+/// An allowed network: a CIDR, or a bare address meaning /32 or /128. Host bits are cleared
+/// (`10.1.2.3/8` is `10.0.0.0/8`). Serialised as the CIDR string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct IpAllow(ipnet::IpNet);
 
 impl IpAllow {
+    /// Surrounding whitespace is ignored.
     pub fn parse(s: &str) -> Result<IpAllow> {
         let t = s.trim();
-        let net = match t.parse::<ipnet::IpNet>() {
-            Ok(net) => net.trunc(),
-            Err(_) => match t.parse::<IpAddr>() {
-                Ok(ip) => ipnet::IpNet::from(canonical(ip)),
-                Err(_) => {
-                    return Err(Error::usage(format!(
-                        "invalid IP allow-list entry `{}`: expected an address or CIDR, like 10.0.0.0/8 or 2001:db8::/32",
-                        escape(s)
-                    )));
-                }
-            },
+        let net = if t.contains('/') {
+            t.parse::<ipnet::IpNet>().ok()
+        } else {
+            t.parse::<IpAddr>().ok().map(ipnet::IpNet::from)
         };
-        Ok(IpAllow(net))
+        match net {
+            Some(net) => Ok(IpAllow(canonical_net(net.trunc()))),
+            None => Err(Error::usage(format!(
+                "invalid IP allow-list entry `{}`: expected an address or a CIDR, like 10.0.0.0/8 or 2001:db8::/32",
+                quote(t)
+            ))),
+        }
     }
 
+    /// Whether `ip` is in this network; an IPv4-mapped IPv6 address counts as its IPv4 address.
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.contains(&canonical(ip))
     }
@@ -204,24 +279,28 @@ impl fmt::Display for IpAllow {
 }
 string_newtype!(IpAllow);
 
-/// The address given to `verify --ip`.
+/// The address given to `verify --ip`, mapped to IPv4 when it is an IPv4-mapped IPv6 address.
 pub fn parse_ip(s: &str) -> Result<IpAddr> {
-    s.trim().parse::<IpAddr>().map(canonical).map_err(|_| {
+    let t = s.trim();
+    t.parse::<IpAddr>().map(canonical).map_err(|_| {
         Error::usage(format!(
-            "invalid IP address `{}`: expected an IPv4 or IPv6 address",
-            escape(s)
+            "invalid IP address `{}`: expected an IPv4 or IPv6 address, like 203.0.113.7 or 2001:db8::1",
+            quote(t)
         ))
     })
 }
 
-/// A web origin, `scheme://host[:port]`, normalised so equal origins compare equal:
-/// lower-case scheme and host, the default port (http 80, https 443) dropped.
+/// A web origin, `scheme://host[:port]`, normalised so equal origins compare equal: lower-case
+/// scheme and host, the default port (http 80, https 443) dropped. Serialised as that string.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Origin(String);
 
-fn valid_dns(host: &str) -> bool {
-    !host.is_empty()
+/// A DNS name of letters, digits and `-` labels (already lower-cased). A name whose last label
+/// is all digits must be an IPv4 address, as browsers read it; it is then re-printed in the one
+/// canonical form.
+fn dns_or_ipv4(host: &str) -> Option<String> {
+    let labels_ok = !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|label| {
             !label.is_empty()
@@ -231,20 +310,30 @@ fn valid_dns(host: &str) -> bool {
                 && label
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        });
+    if !labels_ok {
+        return None;
+    }
+    let last = host.rsplit('.').next().unwrap_or_default();
+    if last.bytes().all(|b| b.is_ascii_digit()) {
+        return host.parse::<Ipv4Addr>().ok().map(|ip| ip.to_string());
+    }
+    Some(host.to_owned())
 }
 
 impl Origin {
+    /// Hand-written and strict: anything but `scheme://host[:port]` (one trailing `/` allowed)
+    /// is refused rather than guessed at, so an allow-list entry means exactly one origin.
     pub fn parse(s: &str) -> Result<Origin> {
+        let t = s.trim();
         let invalid = |why: &str| {
             Error::usage(format!(
                 "invalid origin `{}`: {why}; expected scheme://host[:port], like https://app.example.com",
-                escape(s)
+                quote(t)
             ))
         };
-        let t = s.trim();
-        let t = t.strip_suffix('/').unwrap_or(t);
-        let (scheme, rest) = t.split_once("://").ok_or_else(|| invalid("no scheme"))?;
+        let bare = t.strip_suffix('/').unwrap_or(t);
+        let (scheme, rest) = bare.split_once("://").ok_or_else(|| invalid("no scheme"))?;
         let scheme = scheme.to_ascii_lowercase();
         let mut sb = scheme.bytes();
         if !sb.next().is_some_and(|b| b.is_ascii_lowercase())
@@ -252,37 +341,35 @@ impl Origin {
         {
             return Err(invalid("bad scheme"));
         }
-        if rest.contains(['/', '?', '#', '@']) {
+        if rest.contains(['/', '?', '#', '@', '\\']) {
             return Err(invalid("an origin has no path, query, fragment or user"));
         }
         let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
             let (addr, after) = v6.split_once(']').ok_or_else(|| invalid("bad IPv6 host"))?;
-            let ip: std::net::Ipv6Addr = addr.parse().map_err(|_| invalid("bad IPv6 host"))?;
+            let ip: Ipv6Addr = addr.parse().map_err(|_| invalid("bad IPv6 host"))?;
             let port = match after {
                 "" => None,
                 p => Some(p.strip_prefix(':').ok_or_else(|| invalid("bad port"))?),
             };
             (format!("[{ip}]"), port)
         } else {
-            let (host, port) = match rest.rsplit_once(':') {
+            let (host, port) = match rest.split_once(':') {
                 Some((h, p)) => (h, Some(p)),
                 None => (rest, None),
             };
-            let host = host.to_ascii_lowercase();
-            if !valid_dns(&host) {
-                return Err(invalid("bad host"));
-            }
+            let host =
+                dns_or_ipv4(&host.to_ascii_lowercase()).ok_or_else(|| invalid("bad host"))?;
             (host, port)
         };
         let port = match port {
             None => None,
-            Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
                 match p.parse::<u16>() {
-                    Ok(0) | Err(_) => return Err(invalid("bad port")),
-                    Ok(n) => Some(n),
+                    Ok(n) if n > 0 => Some(n),
+                    _ => return Err(invalid("the port must be 1 to 65535")),
                 }
             }
-            Some(_) => return Err(invalid("bad port")),
+            Some(_) => return Err(invalid("the port must be 1 to 65535")),
         };
         let default = match scheme.as_str() {
             "http" => Some(80),
@@ -307,38 +394,44 @@ impl fmt::Display for Origin {
 }
 string_newtype!(Origin);
 
-/// User names: non-empty UTF-8, at most 256 bytes, no control characters; compared exactly.
+/// User names: non-empty UTF-8, at most 256 bytes, no control characters; compared exactly (no
+/// trimming or case folding), so `alice` and `Alice ` are two users and nothing is guessed.
 pub fn validate_user(s: &str) -> Result<()> {
     if s.is_empty() {
-        return Err(Error::usage("the user name is empty"));
+        return Err(Error::usage(
+            "invalid user name ``: expected 1 to 256 bytes without control characters",
+        ));
     }
     if s.len() > 256 {
         return Err(Error::usage(format!(
-            "the user name is {} bytes long; at most 256 are allowed",
+            "invalid user name `{}`: {} bytes long, expected at most 256",
+            quote(s),
             s.len()
         )));
     }
     if s.chars().any(char::is_control) {
         return Err(Error::usage(format!(
-            "the user name `{}` contains control characters",
-            escape(s)
+            "invalid user name `{}`: expected no control characters",
+            quote(s)
         )));
     }
     Ok(())
 }
 
-/// Free text (a token's name or description, a revoke reason, a slot label).
+/// Free text (a token's name or description, a revoke reason, a slot label): bounded and free of
+/// control characters, so it cannot bloat the store or rewrite a terminal when listed.
 pub fn validate_text(what: &str, s: &str, max_bytes: usize) -> Result<()> {
     if s.len() > max_bytes {
         return Err(Error::usage(format!(
-            "the {what} is {} bytes long; at most {max_bytes} are allowed",
+            "invalid {what} `{}`: {} bytes long, expected at most {max_bytes}",
+            quote(s),
             s.len()
         )));
     }
     if s.chars().any(char::is_control) {
         return Err(Error::usage(format!(
-            "the {what} `{}` contains control characters",
-            escape(s)
+            "invalid {what} `{}`: expected no control characters",
+            quote(s)
         )));
     }
     Ok(())
@@ -353,6 +446,17 @@ mod tests {
         Scope::parse(s).unwrap()
     }
 
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn quoting_escapes_and_bounds() {
+        assert_eq!(quote("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(quote(&"x".repeat(1000)), format!("{}…", "x".repeat(64)));
+        assert_eq!(quote("é"), "é");
+    }
+
     #[test]
     fn scope_syntax() {
         for ok in [
@@ -363,30 +467,49 @@ mod tests {
             "A.b-c_d:e",
             &"x".repeat(64),
         ] {
-            assert!(Scope::parse(ok).is_ok(), "{ok}");
+            assert_eq!(Scope::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", "posts read", "posts/read", "é", &"x".repeat(65), "a\n"] {
-            assert_eq!(Scope::parse(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        for bad in [
+            "",
+            "posts read",
+            "posts/read",
+            "é",
+            &"x".repeat(65),
+            "a\n",
+            " a",
+        ] {
+            let e = Scope::parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert!(e.to_string().starts_with("invalid scope `"), "{e}");
         }
+        let s: Scope = serde_json::from_str("\"posts:read\"").unwrap();
+        assert_eq!(s, sc("posts:read"));
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"posts:read\"");
+        assert!(serde_json::from_str::<Scope>("\"posts read\"").is_err());
     }
 
     #[test]
     fn scope_wildcards() {
+        assert!(sc("posts:read").grants(&sc("posts:read")));
+        assert!(!sc("posts:read").grants(&sc("posts:write")));
         assert!(sc("posts:*").grants(&sc("posts:read")));
         assert!(sc("posts:*").grants(&sc("posts:read:own")));
         assert!(!sc("posts:*").grants(&sc("posts")));
         assert!(!sc("posts:*").grants(&sc("postsx:read")));
+        assert!(!sc("posts:*").grants(&sc("Posts:read")));
         assert!(sc("*").grants(&sc("anything:at:all")));
         assert!(!sc("po*").grants(&sc("posts")));
         assert!(sc("po*").grants(&sc("po*")));
+        assert!(!sc("*:read").grants(&sc("posts:read")));
         assert!(!sc("posts:read").grants(&sc("posts:*")));
+        assert!(!sc("posts:*").grants(&sc("*")));
         let granted = [sc("posts:read"), sc("users:*")];
         assert_eq!(
             missing_scope(&granted, &[sc("posts:read"), sc("users:x")]),
             None
         );
         assert_eq!(
-            missing_scope(&granted, &[sc("posts:read"), sc("posts:write")]),
+            missing_scope(&granted, &[sc("posts:read"), sc("posts:write"), sc("z")]),
             Some(&sc("posts:write"))
         );
         assert_eq!(missing_scope(&[], &[sc("a")]), Some(&sc("a")));
@@ -403,62 +526,122 @@ mod tests {
             }
         );
         assert_eq!(
-            RateLimit::parse("10000/day").unwrap().to_string(),
+            RateLimit::parse(" 10000/day ").unwrap().to_string(),
             "10000/day"
         );
         assert_eq!(RateLimit::parse("1/s").unwrap().per.secs(), 1);
         assert_eq!(RateLimit::parse("5/h").unwrap().per.secs(), 3600);
+        assert_eq!(RateLimit::parse("5/day").unwrap().per.secs(), 86_400);
+        assert_eq!(RateLimit::parse("4294967295/s").unwrap().limit, u32::MAX);
         for bad in [
             "",
             "60",
-            "0/min",
             "-1/min",
+            "+1/min",
             "60/m",
             "60/minute",
+            "60/MIN",
             "1.5/s",
             "/s",
-            "99999999999/s",
+            "4294967296/s",
             "60/ min",
+            "60 /min",
+            "60/min/s",
+            "١/s",
         ] {
-            assert_eq!(RateLimit::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
+            let e = RateLimit::parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().starts_with("invalid rate limit `"), "{e}");
         }
+        assert!(
+            RateLimit::parse("0/min")
+                .unwrap_err()
+                .to_string()
+                .ends_with("must be at least 1")
+        );
         let json = serde_json::to_string(&RateLimit::parse("60/min").unwrap()).unwrap();
         assert_eq!(json, r#"{"limit":60,"per":"min"}"#);
+        let back: RateLimit = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.to_string(), "60/min");
+        for bad in [
+            r#"{"limit":0,"per":"min"}"#,
+            r#"{"limit":1,"per":"minute"}"#,
+            r#"{"limit":-1,"per":"s"}"#,
+            r#"{"limit":1}"#,
+        ] {
+            assert!(serde_json::from_str::<RateLimit>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(serde_json::to_string(&Per::Day).unwrap(), "\"day\"");
     }
 
     #[test]
     fn ip_allow_lists() {
         let net = IpAllow::parse("10.1.2.3/8").unwrap();
         assert_eq!(net.to_string(), "10.0.0.0/8");
-        assert!(net.contains("10.200.0.1".parse().unwrap()));
-        assert!(!net.contains("11.0.0.1".parse().unwrap()));
-        assert!(net.contains("::ffff:10.0.0.1".parse().unwrap()));
-        let one = IpAllow::parse("192.168.1.5").unwrap();
+        assert!(net.contains(ip("10.200.0.1")));
+        assert!(!net.contains(ip("11.0.0.1")));
+        assert!(net.contains(ip("::ffff:10.0.0.1")));
+        let one = IpAllow::parse(" 192.168.1.5 ").unwrap();
         assert_eq!(one.to_string(), "192.168.1.5/32");
-        assert!(one.contains("192.168.1.5".parse().unwrap()));
-        assert!(!one.contains("192.168.1.6".parse().unwrap()));
+        assert!(one.contains(ip("192.168.1.5")));
+        assert!(!one.contains(ip("192.168.1.6")));
         let v6 = IpAllow::parse("2001:db8::/32").unwrap();
-        assert!(v6.contains("2001:db8::1".parse().unwrap()));
-        assert!(!v6.contains("2001:db9::1".parse().unwrap()));
+        assert!(v6.contains(ip("2001:db8::1")));
+        assert!(!v6.contains(ip("2001:db9::1")));
+        assert!(!v6.contains(ip("10.0.0.1")));
         assert_eq!(IpAllow::parse("::1").unwrap().to_string(), "::1/128");
+        assert_eq!(
+            IpAllow::parse("2001:DB8::5/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(
+            IpAllow::parse("0.0.0.0/0").unwrap().to_string(),
+            "0.0.0.0/0"
+        );
+        // IPv4-mapped entries are the IPv4 networks they map.
+        let mapped = IpAllow::parse("::ffff:10.9.8.7/104").unwrap();
+        assert_eq!(mapped.to_string(), "10.0.0.0/8");
+        assert!(mapped.contains(ip("10.1.1.1")));
+        assert_eq!(
+            IpAllow::parse("::ffff:1.2.3.4").unwrap().to_string(),
+            "1.2.3.4/32"
+        );
         for bad in [
             "",
             "10.0.0.0/33",
             "300.1.1.1",
             "10.0.0.0/",
+            "/8",
             "example.com",
             "::g",
+            "10.0.0.1 /8",
+            "10.0.0.0/8/8",
+            "fe80::1%eth0",
+            "010.0.0.1",
         ] {
-            assert_eq!(IpAllow::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
+            let e = IpAllow::parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(
+                e.to_string().starts_with("invalid IP allow-list entry `"),
+                "{e}"
+            );
         }
-        assert_eq!(
-            parse_ip("::ffff:1.2.3.4").unwrap(),
-            "1.2.3.4".parse::<IpAddr>().unwrap()
-        );
-        assert!(parse_ip("1.2.3").is_err());
         let back: IpAllow = serde_json::from_str("\"10.0.0.0/8\"").unwrap();
         assert_eq!(back, net);
+        assert_eq!(serde_json::to_string(&back).unwrap(), "\"10.0.0.0/8\"");
         assert!(serde_json::from_str::<IpAllow>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn addresses_to_verify() {
+        assert_eq!(parse_ip("::ffff:1.2.3.4").unwrap(), ip("1.2.3.4"));
+        assert_eq!(parse_ip(" 2001:db8::1\n").unwrap(), ip("2001:db8::1"));
+        assert_eq!(parse_ip("127.0.0.1").unwrap(), ip("127.0.0.1"));
+        for bad in ["", "1.2.3", "1.2.3.4/32", "localhost", "::ffff:1.2.3.4.5"] {
+            let e = parse_ip(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().starts_with("invalid IP address `"), "{e}");
+        }
     }
 
     #[test]
@@ -466,45 +649,108 @@ mod tests {
         let o = |s: &str| Origin::parse(s).unwrap().to_string();
         assert_eq!(o("https://App.Example.COM"), "https://app.example.com");
         assert_eq!(o("HTTPS://app.example.com:443/"), "https://app.example.com");
-        assert_eq!(o("http://localhost:80"), "http://localhost");
+        assert_eq!(o(" http://localhost:80 "), "http://localhost");
         assert_eq!(o("http://localhost:8080"), "http://localhost:8080");
+        assert_eq!(o("http://localhost:08080"), "http://localhost:8080");
         assert_eq!(o("https://example.com:80"), "https://example.com:80");
+        assert_eq!(o("http://example.com:443"), "http://example.com:443");
         assert_eq!(
             o("https://[2001:DB8::1]:8443"),
             "https://[2001:db8::1]:8443"
         );
+        assert_eq!(o("https://[::1]:443"), "https://[::1]");
         assert_eq!(o("https://10.0.0.1"), "https://10.0.0.1");
-        assert_eq!(o("app://x"), "app://x");
+        assert_eq!(o("https://a-b.c9.example"), "https://a-b.c9.example");
+        assert_eq!(o("app+x.y-z://x:1"), "app+x.y-z://x:1");
+        assert_eq!(o("https://1a.example:65535"), "https://1a.example:65535");
         for bad in [
             "",
             "example.com",
             "https://",
+            "https:///",
+            "://a",
+            "https://a//",
             "https://a/b",
             "https://a?x",
+            "https://a#x",
             "https://u@a",
+            "https://u:p@a",
+            "https://a\\b",
             "https://a:0",
             "https://a:65536",
+            "https://a:123456",
             "https://a:x",
+            "https://a:",
+            "https://a:-1",
+            "https://a:80:80",
             "1ttp://a",
+            "ht tp://a",
             "https://-a.com",
+            "https://a-.com",
             "https://a..b",
+            "https://a.com.",
+            "https://.a.com",
+            "https://a_b.com",
+            "https://a b",
+            "https://é.com",
             "https://[::1",
+            "https://[::1]x",
+            "https://[::1]:",
+            "https://[zz::1]",
+            "https://[1.2.3.4]",
+            "https://::1",
+            "https://999.1.1.1",
+            "https://1.2.3",
+            "https://01.2.3.4",
+            &format!("https://{}.com", "a".repeat(64)),
         ] {
-            assert_eq!(Origin::parse(bad).unwrap_err().exit_code(), 2, "{bad}");
+            let e = Origin::parse(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert!(e.to_string().starts_with("invalid origin `"), "{e}");
         }
+        let back: Origin = serde_json::from_str("\"HTTPS://A.example:443\"").unwrap();
+        assert_eq!(back.as_str(), "https://a.example");
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            "\"https://a.example\""
+        );
+        assert!(serde_json::from_str::<Origin>("\"https://a/b\"").is_err());
     }
 
     #[test]
     fn users_and_text() {
         assert!(validate_user("alice").is_ok());
+        assert!(validate_user(" Alice ").is_ok());
         assert!(validate_user("Ünïcødé user@example.com").is_ok());
         assert!(validate_user(&"x".repeat(256)).is_ok());
-        for bad in ["", "a\nb", "a\u{1b}[31m", "\u{0}", &"x".repeat(257)] {
-            assert_eq!(validate_user(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        assert!(validate_user(&"é".repeat(128)).is_ok());
+        for bad in [
+            "",
+            "a\nb",
+            "a\u{1b}[31m",
+            "\u{0}",
+            "\u{85}",
+            &"x".repeat(257),
+            &"é".repeat(129),
+        ] {
+            let e = validate_user(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert!(e.to_string().starts_with("invalid user name `"), "{e}");
+            assert!(!e.to_string().contains(['\n', '\u{1b}', '\u{0}']), "{e}");
         }
+        assert!(validate_text("name", "", 10).is_ok());
         assert!(validate_text("name", "deploy bot", 10).is_ok());
-        assert!(validate_text("name", "deploy bot!", 10).is_err());
-        assert!(validate_text("reason", "a\tb", 100).is_err());
+        let e = validate_text("name", "deploy bot!", 10).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid name `deploy bot!`: 11 bytes long, expected at most 10"
+        );
+        let e = validate_text("reason", "a\tb", 100).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid reason `a\\tb`: expected no control characters"
+        );
+        assert_eq!(e.exit_code(), 2);
     }
 
     proptest! {
@@ -516,31 +762,113 @@ mod tests {
             let _ = parse_ip(&s);
             let _ = Origin::parse(&s);
             let _ = validate_user(&s);
+            let _ = validate_text("name", &s, 64);
         }
 
         #[test]
-        fn parsed_values_round_trip(s in "[a-z]{1,10}(:[a-z*]{1,5})?", n in 1u32.., u in 0usize..4) {
-            if let Ok(scope) = Scope::parse(&s) {
-                prop_assert_eq!(Scope::parse(&scope.to_string()).unwrap(), scope);
+        fn near_miss_origins(s in "[a-zA-Z+]{0,6}(://)?(\\[[0-9a-fA-F:.]{0,12}\\]|[a-zA-Z0-9.\\-_@]{0,12})(:[0-9a-z]{0,6})?/?[/?#]?") {
+            // Whatever parses is already normal: parsing it again gives the same origin.
+            if let Ok(o) = Origin::parse(&s) {
+                prop_assert_eq!(Origin::parse(o.as_str()).unwrap(), o.clone());
+                prop_assert_eq!(o.as_str(), o.as_str().to_ascii_lowercase());
             }
+        }
+
+        #[test]
+        fn near_miss_rate_limits_and_scopes(s in "[0-9 +\\-]{0,12}/?[a-zA-Z:*]{0,5}") {
+            if let Ok(rl) = RateLimit::parse(&s) {
+                prop_assert!(rl.limit >= 1);
+                prop_assert_eq!(RateLimit::parse(&rl.to_string()).unwrap(), rl);
+            }
+            if let Ok(scope) = Scope::parse(&s) {
+                prop_assert_eq!(scope.as_str(), s.as_str());
+            }
+        }
+
+        #[test]
+        fn near_miss_addresses(s in "[0-9a-fA-F:./ ]{0,24}") {
+            if let Ok(net) = IpAllow::parse(&s) {
+                prop_assert_eq!(IpAllow::parse(&net.to_string()).unwrap(), net);
+            }
+            if let Ok(addr) = parse_ip(&s) {
+                prop_assert!(IpAllow::parse(&addr.to_string()).unwrap().contains(addr));
+            }
+        }
+
+        #[test]
+        fn scopes_and_rate_limits_round_trip(s in "[A-Za-z0-9_.:*-]{1,64}", n in 1u32.., u in 0usize..4) {
+            let scope = Scope::parse(&s).unwrap();
+            prop_assert_eq!(Scope::parse(&scope.to_string()).unwrap(), scope.clone());
+            prop_assert!(scope.grants(&scope));
+            let json = serde_json::to_string(&scope).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Scope>(&json).unwrap(), scope);
             let unit = ["s", "min", "h", "day"][u];
             let rl = RateLimit::parse(&format!("{n}/{unit}")).unwrap();
+            prop_assert_eq!(rl.limit, n);
             prop_assert_eq!(RateLimit::parse(&rl.to_string()).unwrap(), rl);
+            let json = serde_json::to_string(&rl).unwrap();
+            prop_assert_eq!(serde_json::from_str::<RateLimit>(&json).unwrap(), rl);
         }
 
         #[test]
-        fn cidrs_contain_their_network(a in any::<u32>(), len in 0u8..=32) {
-            let ip = std::net::Ipv4Addr::from(a);
-            let allow = IpAllow::parse(&format!("{ip}/{len}")).unwrap();
-            prop_assert!(allow.contains(IpAddr::V4(ip)));
+        fn prefix_wildcards_grant_exactly_their_namespace(ns in "[a-z]{1,8}", rest in "[a-z:]{0,8}") {
+            let wild = Scope::parse(&format!("{ns}:*")).unwrap();
+            let candidate = format!("{ns}{rest}");
+            let wanted = Scope::parse(&candidate).unwrap();
+            prop_assert_eq!(wild.grants(&wanted), candidate.starts_with(&format!("{ns}:")));
+        }
+
+        #[test]
+        fn cidrs_contain_their_network(a in any::<u32>(), len in 0u8..=32, other in any::<u32>()) {
+            let addr = Ipv4Addr::from(a);
+            let allow = IpAllow::parse(&format!("{addr}/{len}")).unwrap();
+            prop_assert!(allow.contains(IpAddr::V4(addr)));
+            prop_assert!(allow.contains(IpAddr::V6(addr.to_ipv6_mapped())));
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            let other_in = (a & mask) == (other & mask);
+            prop_assert_eq!(allow.contains(IpAddr::V4(Ipv4Addr::from(other))), other_in);
+            prop_assert_eq!(IpAllow::parse(&allow.to_string()).unwrap(), allow);
+            let json = serde_json::to_string(&allow).unwrap();
+            prop_assert_eq!(serde_json::from_str::<IpAllow>(&json).unwrap(), allow);
+        }
+
+        #[test]
+        fn ipv6_round_trips(a in any::<u128>(), len in 0u8..=128) {
+            let addr = Ipv6Addr::from(a);
+            let allow = IpAllow::parse(&format!("{addr}/{len}")).unwrap();
+            prop_assert!(allow.contains(IpAddr::V6(addr)));
             prop_assert_eq!(IpAllow::parse(&allow.to_string()).unwrap(), allow);
         }
 
         #[test]
-        fn origins_are_idempotent(host in "[a-z]{1,10}(\\.[a-z]{2,5})?", port in proptest::option::of(1u16..)) {
-            let text = match port { Some(p) => format!("https://{host}:{p}"), None => format!("https://{host}") };
+        fn origins_round_trip(
+            scheme in "(http|https|HTTP|ws|app)",
+            host in "[a-zA-Z][a-zA-Z0-9]{0,8}(\\.[a-zA-Z]{2,5}){0,2}",
+            port in proptest::option::of(1u16..),
+            slash in any::<bool>(),
+        ) {
+            let mut text = format!("{scheme}://{host}");
+            if let Some(p) = port {
+                text.push_str(&format!(":{p}"));
+            }
+            if slash {
+                text.push('/');
+            }
             let o = Origin::parse(&text).unwrap();
+            let lower = scheme.to_ascii_lowercase();
+            let default = match lower.as_str() { "http" => Some(80), "https" => Some(443), _ => None };
+            let expected = match port {
+                Some(p) if Some(p) != default => format!("{lower}://{}:{p}", host.to_ascii_lowercase()),
+                _ => format!("{lower}://{}", host.to_ascii_lowercase()),
+            };
+            prop_assert_eq!(o.as_str(), expected.as_str());
             prop_assert_eq!(Origin::parse(o.as_str()).unwrap(), o);
+        }
+
+        #[test]
+        fn users_accept_exactly_the_rule(s in "\\PC{0,80}|[\\x00-\\x1f\\x7f a-z]{0,10}") {
+            let ok = !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
+            prop_assert_eq!(validate_user(&s).is_ok(), ok);
         }
     }
 }

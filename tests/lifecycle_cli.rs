@@ -399,3 +399,23 @@ fn twelve_concurrent_generates_for_one_user_give_exactly_one_token() {
         1
     );
 }
+
+#[test]
+fn an_expired_token_cannot_be_rotated_but_no_longer_blocks_generate() {
+    let env = Env::new();
+    let token = env.generate("alice", &["--expires-in", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    env.verify(&token, &[]).code(3);
+    let by_user = env.run(&["rotate", "--user", "alice", "--yes"]);
+    by_user.code(3);
+    assert!(
+        by_user.stderr.contains("tokman generate"),
+        "{}",
+        by_user.stderr
+    );
+    env.run(&["rotate", &Env::id_of(&token), "--yes"]).code(3);
+    // The expired token steps aside for a new one.
+    let fresh = env.generate("alice", &[]);
+    env.verify(&fresh, &[]).ok();
+    env.verify(&token, &[]).code(3);
+}

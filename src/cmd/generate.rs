@@ -3,11 +3,12 @@
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::GenerateArgs;
 use crate::config::UnlockSource;
+use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
 use crate::lifecycle::{MAX_LIFETIME, Request, Settings};
 use crate::ops::{self, Issued};
 use crate::render;
-use crate::store::{Durability, NewSlot, Store};
+use crate::store::{Durability, NewSlot, Store, Unlock};
 use crate::token::Prefix;
 
 pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
@@ -34,19 +35,30 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
         allowed_ips: a.allow_ip,
         allowed_origins: a.allow_origin,
     };
-    create_if_missing(ctx)?;
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    let (mut store, unlocked) = match create_if_missing(ctx)? {
+        // Just created with this passphrase: unlock with it rather than asking again.
+        Some(pass) => {
+            let store = Store::open(&ctx.cfg.store, Durability::Full)?;
+            let unlocked = store.unlock(&Unlock::Passphrase(pass))?;
+            (store, unlocked)
+        }
+        None => {
+            let (store, unlocked, _) = ctx.unlock(Durability::Full)?;
+            (store, unlocked)
+        }
+    };
     let issued = ops::generate(&mut store, &unlocked, request, now())?;
     show_issued(ctx, &issued, "generated", a.json)?;
     super::purge::notify(ctx, &mut store, &unlocked, &issued.entry);
     Ok(0)
 }
 
-/// `generate` on a missing store creates it, as `init` with defaults would.
-fn create_if_missing(ctx: &Ctx<'_>) -> Result<()> {
+/// `generate` on a missing store creates it, as `init` with defaults would, and returns the
+/// passphrase it was created with (`None` when the store already existed).
+fn create_if_missing(ctx: &Ctx<'_>) -> Result<Option<Passphrase>> {
     let path = &ctx.cfg.store;
     if path.exists() {
-        return Ok(());
+        return Ok(None);
     }
     if let UnlockSource::KeyFile(_) = ctx.cfg.unlock {
         return Err(Error::StoreMissing {
@@ -65,10 +77,10 @@ fn create_if_missing(ctx: &Ctx<'_>) -> Result<()> {
     ) {
         Ok(()) => {
             say(format_args!("created a new store at {}", path.display()));
-            Ok(())
+            Ok(Some(pass))
         }
-        // Another command created it first: use that one.
-        Err(Error::Conflict { .. }) => Ok(()),
+        // Another command created it first: use that one, with the same passphrase.
+        Err(Error::Conflict { .. }) => Ok(Some(pass)),
         Err(e) => Err(e),
     }
 }
