@@ -1150,12 +1150,13 @@ impl Tx<'_> {
     /// Returns how many were dropped.
     pub fn drop_events_before(&self, before: Timestamp) -> Result<u64> {
         let mut head = self.head()?;
-        // The last event is never dropped: the head must stay anchored to a present event.
+        // The sealed head keeps the last MAC, so the chain stays checkable even when every
+        // event is dropped: the next one chains to it.
         let last_old: Option<(i64, Vec<u8>)> = self
             .tx
             .query_row(
-                "SELECT seq, mac FROM audit WHERE at < ?1 AND seq < ?2 ORDER BY seq DESC LIMIT 1",
-                params![before, head.last_seq],
+                "SELECT seq, mac FROM audit WHERE at < ?1 ORDER BY seq DESC LIMIT 1",
+                params![before],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()

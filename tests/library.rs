@@ -1,0 +1,221 @@
+//! The rules through the library against a real store, with the clock injected: expiry at
+//! the exact instant, one active token per user, rotation, purge and audit retention, without
+//! sleeping and without any time-travel option in the binary.
+
+use tokman::audit::Kind;
+use tokman::crypto::KeyFileKey;
+use tokman::duration::Span;
+use tokman::lifecycle::{Check, Outcome, Request, Settings, Status};
+use tokman::ops::{self, Filter, Which};
+use tokman::store::{Durability, NewSlot, Store, Unlock, Unlocked};
+use tokman::token::{self, Prefix};
+
+const T0: i64 = 1_800_000_000;
+const DAY: i64 = 86_400;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    unlocked: Unlocked,
+}
+
+fn fixture(settings: Settings) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let key = KeyFileKey::generate();
+    Store::create(
+        &path,
+        &Prefix::default(),
+        &settings,
+        NewSlot::KeyFile(&key),
+        None,
+        T0,
+    )
+    .unwrap();
+    let store = Store::open(&path, Durability::Full).unwrap();
+    let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
+    Fixture {
+        _dir: dir,
+        store,
+        unlocked,
+    }
+}
+
+fn request(user: &str) -> Request {
+    Request {
+        user: user.into(),
+        ..Request::default()
+    }
+}
+
+impl Fixture {
+    fn verify(&mut self, token: &str, now: i64) -> Outcome {
+        let presented = token::parse(token).unwrap();
+        ops::verify(
+            &mut self.store,
+            &self.unlocked,
+            &presented,
+            &Check::default(),
+            now,
+        )
+        .unwrap()
+        .outcome
+    }
+}
+
+#[test]
+fn a_token_expires_at_the_instant_and_then_steps_aside() {
+    let mut f = fixture(Settings::default());
+    let issued = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0).unwrap();
+    let token = issued.token.expose().to_owned();
+    assert_eq!(issued.record.expires_at, T0 + 180 * DAY);
+    assert_eq!(f.verify(&token, T0 + 180 * DAY - 1), Outcome::Valid);
+    assert_eq!(f.verify(&token, T0 + 180 * DAY), Outcome::Expired);
+    // While active it blocks a second token; once expired it does not.
+    let err = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + DAY).unwrap_err();
+    assert_eq!(err.exit_code(), 7);
+    let next = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + 180 * DAY).unwrap();
+    assert_eq!(
+        f.verify(next.token.expose(), T0 + 180 * DAY + 1),
+        Outcome::Valid
+    );
+    assert_eq!(f.verify(&token, T0 + 180 * DAY + 1), Outcome::Expired);
+}
+
+#[test]
+fn a_shorter_store_maximum_is_the_default_and_the_ceiling() {
+    let settings = Settings {
+        max_lifetime: Span::from_secs(7 * DAY),
+        ..Settings::default()
+    };
+    let mut f = fixture(settings);
+    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    assert_eq!(issued.record.expires_at, T0 + 7 * DAY);
+    let mut long = request("b");
+    long.expires_in = Some(Span::from_secs(8 * DAY));
+    assert_eq!(
+        ops::generate(&mut f.store, &f.unlocked, long, T0)
+            .unwrap_err()
+            .exit_code(),
+        2
+    );
+}
+
+#[test]
+fn rotate_is_atomic_and_revocation_sticks() {
+    let mut f = fixture(Settings::default());
+    let old = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0).unwrap();
+    let (prev, new) = ops::rotate(
+        &mut f.store,
+        &f.unlocked,
+        &Which::User("alice".into()),
+        None,
+        T0 + 10,
+    )
+    .unwrap();
+    assert_eq!(prev.id, old.record.id);
+    assert_eq!(f.verify(old.token.expose(), T0 + 11), Outcome::Revoked);
+    assert_eq!(f.verify(new.token.expose(), T0 + 11), Outcome::Valid);
+    assert_eq!(new.record.expires_at, T0 + 10 + 180 * DAY);
+    // A failed rotate (expires-in over the maximum) leaves the current token valid.
+    let too_long = Some(Span::from_secs(365 * DAY));
+    let err = ops::rotate(
+        &mut f.store,
+        &f.unlocked,
+        &Which::Id(new.record.id.clone()),
+        too_long,
+        T0 + 20,
+    )
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(f.verify(new.token.expose(), T0 + 21), Outcome::Valid);
+    let rows = ops::list(&mut f.store, &f.unlocked, &Filter::default(), T0 + 21).unwrap();
+    assert_eq!(rows.len(), 2);
+}
+
+#[test]
+fn purge_deletes_what_expired_and_keeps_revoked_ids_dead() {
+    let mut f = fixture(Settings::default());
+    let mut short = request("a");
+    short.expires_in = Some(Span::from_secs(60));
+    let a = ops::generate(&mut f.store, &f.unlocked, short, T0).unwrap();
+    let b = ops::generate(&mut f.store, &f.unlocked, request("b"), T0).unwrap();
+    ops::revoke(
+        &mut f.store,
+        &f.unlocked,
+        &Which::Id(b.record.id.clone()),
+        None,
+        T0 + 1,
+    )
+    .unwrap();
+    let c = ops::generate(&mut f.store, &f.unlocked, request("c"), T0).unwrap();
+    let dry = ops::purge(&mut f.store, &f.unlocked, true, true, T0 + 59).unwrap();
+    assert_eq!(dry.ids, vec![b.record.id.clone()]);
+    let done = ops::purge(&mut f.store, &f.unlocked, true, false, T0 + 60).unwrap();
+    let mut expected = vec![a.record.id.clone(), b.record.id.clone()];
+    expected.sort();
+    assert_eq!(done.ids, expected);
+    assert_eq!(f.verify(b.token.expose(), T0 + 61), Outcome::Invalid);
+    assert_eq!(f.verify(c.token.expose(), T0 + 61), Outcome::Valid);
+    let left = ops::list(&mut f.store, &f.unlocked, &Filter::default(), T0 + 61).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0.status(T0 + 61), Status::Active);
+}
+
+#[test]
+fn purge_drops_old_audit_events_and_the_chain_stays_checkable() {
+    let settings = Settings {
+        audit_retention: Span::from_secs(30 * DAY),
+        ..Settings::default()
+    };
+    let mut f = fixture(settings);
+    for (i, user) in ["a", "b", "c"].iter().enumerate() {
+        ops::generate(&mut f.store, &f.unlocked, request(user), T0 + i as i64).unwrap();
+    }
+    let purged = ops::purge(&mut f.store, &f.unlocked, false, false, T0 + 40 * DAY).unwrap();
+    assert_eq!(purged.events_dropped, 4, "init and three generates");
+    let tx = f.store.read(&f.unlocked).unwrap();
+    let intact = tx.check_chain().unwrap();
+    assert_eq!(intact.events, 1);
+    let events = tx.events(None).unwrap();
+    assert_eq!(events[0].event.event, Kind::Purge);
+    assert!(
+        events[0]
+            .event
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("dropped 4 audit events")
+    );
+}
+
+#[test]
+fn list_filters_use_the_given_now() {
+    let mut f = fixture(Settings::default());
+    let a = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    let mut soon = request("b");
+    soon.expires_in = Some(Span::from_secs(5 * DAY));
+    ops::generate(&mut f.store, &f.unlocked, soon, T0).unwrap();
+    f.verify(a.token.expose(), T0 + DAY);
+    let expiring = Filter {
+        expiring_within: Some(Span::from_secs(7 * DAY)),
+        ..Filter::default()
+    };
+    let rows = ops::list(&mut f.store, &f.unlocked, &expiring, T0 + DAY).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.0.user.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
+    let unused = Filter {
+        unused_for: Some(Span::from_secs(10 * DAY)),
+        ..Filter::default()
+    };
+    let rows = ops::list(&mut f.store, &f.unlocked, &unused, T0 + 5 * DAY).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.0.user.as_str()).collect::<Vec<_>>(),
+        ["b"],
+        "a was used 4 days ago"
+    );
+    let rows = ops::list(&mut f.store, &f.unlocked, &unused, T0 + 12 * DAY).unwrap();
+    assert_eq!(rows.len(), 2, "a's last use is now 11 days old");
+}
