@@ -13,8 +13,10 @@ use crate::error::Error;
 use crate::policy::{IpAllow, Origin, RateLimit, Scope};
 use crate::token::{self, Prefix, TokenId};
 
-const EXIT_CODES: &str = "\
-Exit codes:
+/// The exit-code table, written once: used by `--help` and the man page.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
   0   success; verify: the token is valid for what was asked
   1   token invalid: unknown, wrong secret, malformed, or not of this store
   2   usage error
@@ -27,16 +29,22 @@ Exit codes:
   10  store missing or unreadable
   11  store locked: no unlock source, or wrong passphrase or key file
   12  store corrupt or tampered with
-  70  internal error";
+  70  internal error"
+    };
+}
 
-const ENVIRONMENT: &str = "\
-Environment:
+/// The environment variables tokman reads, written once.
+macro_rules! environment {
+    () => {
+        "Environment:
   TOKMAN_STORE            store path (like --store)
   TOKMAN_KEY_FILE         key file that unlocks the store (like --key-file)
   TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase (like --passphrase-file)
   TOKMAN_PASSPHRASE       the passphrase itself
   TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`
-  NO_COLOR                no colour in terminal output";
+  NO_COLOR                no colour in terminal output"
+    };
+}
 
 /// Issue, verify, rotate and revoke API tokens from a local encrypted store.
 #[derive(Debug, Parser)]
@@ -53,7 +61,12 @@ Environment:
         Unlocking, first that applies: --key-file / TOKMAN_KEY_FILE, --passphrase-file / \
         TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal; otherwise exit 11.",
     after_help = "Run `tokman help <command>` for a command's flags and examples.",
-    after_long_help = const_format_help(),
+    after_long_help = concat!(
+        exit_codes!(),
+        "\n\n",
+        environment!(),
+        "\n\nRun `tokman help <command>` for a command's flags and examples."
+    ),
     subcommand_required = true,
     arg_required_else_help = true,
     propagate_version = true,
@@ -66,41 +79,14 @@ pub struct Cli {
     pub command: Command,
 }
 
-const fn const_format_help() -> &'static str {
-    concat!(
-        "Exit codes:\n",
-        "  0   success; verify: the token is valid for what was asked\n",
-        "  1   token invalid: unknown, wrong secret, malformed, or not of this store\n",
-        "  2   usage error\n",
-        "  3   token expired\n",
-        "  4   token revoked\n",
-        "  5   denied: missing scope, IP, origin or user\n",
-        "  6   rate limited\n",
-        "  7   conflict: the user already has an active token; the store already exists\n",
-        "  8   not found: no such token id or user\n",
-        "  10  store missing or unreadable\n",
-        "  11  store locked: no unlock source, or wrong passphrase or key file\n",
-        "  12  store corrupt or tampered with\n",
-        "  70  internal error\n\n",
-        "Environment:\n",
-        "  TOKMAN_STORE            store path (like --store)\n",
-        "  TOKMAN_KEY_FILE         key file that unlocks the store (like --key-file)\n",
-        "  TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase (like --passphrase-file)\n",
-        "  TOKMAN_PASSPHRASE       the passphrase itself\n",
-        "  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`\n",
-        "  NO_COLOR                no colour in terminal output\n\n",
-        "Run `tokman help <command>` for a command's flags and examples."
-    )
-}
-
 /// The exit-code table, for the man page.
 pub fn exit_codes_text() -> &'static str {
-    EXIT_CODES
+    exit_codes!()
 }
 
 /// The environment table, for the man page.
 pub fn environment_text() -> &'static str {
-    ENVIRONMENT
+    environment!()
 }
 
 /// Options every command accepts, before or after the subcommand.
@@ -532,8 +518,23 @@ mod tests {
     }
 
     #[test]
-    fn exit_code_table_in_help_matches_the_const() {
-        assert!(const_format_help().starts_with(EXIT_CODES));
-        assert!(const_format_help().contains(ENVIRONMENT));
+    fn long_help_lists_every_exit_code_and_variable() {
+        let help = Cli::command().render_long_help().to_string();
+        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 70] {
+            assert!(
+                help.contains(&format!("\n  {code:<3} ")),
+                "exit code {code} missing"
+            );
+        }
+        for var in [
+            "TOKMAN_STORE",
+            "TOKMAN_KEY_FILE",
+            "TOKMAN_PASSPHRASE_FILE",
+            "TOKMAN_PASSPHRASE",
+            "TOKMAN_NEW_PASSPHRASE",
+            "NO_COLOR",
+        ] {
+            assert!(help.contains(var), "{var} missing");
+        }
     }
 }
