@@ -787,33 +787,18 @@ impl Tx<'_> {
 
     /// Every token, or every token of one user, opened.
     pub fn tokens(&self, user: Option<&str>) -> Result<Vec<Stored>> {
-        let mut out = Vec::new();
-        match user {
-            Some(u) => {
-                let ix = self.keys.user_index(u);
-                let mut stmt = self
-                    .tx
-                    .prepare_cached(&format!(
-                        "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.user_ix = ?1"
-                    ))
-                    .db()?;
-                let rows = stmt.query_map([&ix[..]], raw_token).db()?;
-                for raw in rows {
-                    out.push(self.open_token(raw.db()?)?);
-                }
-            }
-            None => {
-                let mut stmt = self
-                    .tx
-                    .prepare_cached(&format!("SELECT {TOKEN_COLUMNS} FROM tokens t"))
-                    .db()?;
-                let rows = stmt.query_map([], raw_token).db()?;
-                for raw in rows {
-                    out.push(self.open_token(raw.db()?)?);
-                }
-            }
+        let ix = user.map(|u| self.keys.user_index(u));
+        let sql = match ix {
+            Some(_) => format!("SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.user_ix = ?1"),
+            None => format!("SELECT {TOKEN_COLUMNS} FROM tokens t"),
+        };
+        let mut stmt = self.tx.prepare_cached(&sql).db()?;
+        let rows = match &ix {
+            Some(ix) => stmt.query_map([&ix[..]], raw_token),
+            None => stmt.query_map([], raw_token),
         }
-        Ok(out)
+        .db()?;
+        rows.map(|raw| self.open_token(raw.db()?)).collect()
     }
 
     /// Store a new token holding its user's active place. The partial unique index refuses a
