@@ -10,7 +10,7 @@ use crate::token;
 
 pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
     let input = match a.target {
-        Target::Stdin => Some(read_token_stdin()?),
+        Target::Stdin => Some(read_token_stdin(ctx.cfg)?),
         Target::Id(_) => None,
     };
     // A malformed token is refused before the store is opened.

@@ -99,8 +99,11 @@ pub fn out_json(value: &serde_json::Value) -> Result<()> {
 /// keeps a 1 GB paste from being read into memory.
 const MAX_TOKEN_INPUT: u64 = 64 * 1024;
 
-/// A token from stdin: everything up to EOF, bounded.
-pub fn read_token_stdin() -> Result<String> {
+/// A token from stdin: everything up to EOF, bounded. On a terminal, say what is awaited.
+pub fn read_token_stdin(cfg: &Config) -> Result<String> {
+    if cfg.terminal.stdin {
+        say("paste the token, then press Enter and Ctrl-D");
+    }
     let mut buf = Vec::new();
     io::stdin()
         .lock()

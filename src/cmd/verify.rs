@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         return stream(ctx, &check);
     }
     let text = match a.token.as_deref() {
-        None | Some("-") => read_token_stdin()?,
+        None | Some("-") => read_token_stdin(ctx.cfg)?,
         Some(t) => {
             warn(
                 "a token on the command line is visible to other users (ps, shell history); pipe it on stdin instead",
