@@ -2,7 +2,7 @@
 //! rotation carrying policy, `verify`'s outcomes, and flag validation.
 
 mod common;
-use common::{Env, contains};
+use common::{Env, contains, forged};
 use serde_json::json;
 
 /// Spawn `n` simultaneous `verify` processes of `token` (key-file store, so no Argon2) and
@@ -39,18 +39,6 @@ fn parallel_verify(env: &Env, token: &str, n: usize) -> Vec<(i32, String)> {
 }
 
 /// A well-formed token (right shape and checksum) for `id` whose secret is not the real one.
-fn forged(id: &str) -> String {
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let head = format!("{id}_{}", "Q".repeat(43));
-    let mut n = crc32fast::hash(head.as_bytes());
-    let mut check = [b'0'; 6];
-    for c in check.iter_mut().rev() {
-        *c = B62[(n % 62) as usize];
-        n /= 62;
-    }
-    format!("{head}{}", std::str::from_utf8(&check).unwrap())
-}
-
 fn inspect(env: &Env, token: &str) -> serde_json::Value {
     let r = env.run(&["inspect", &Env::id_of(token), "--json"]);
     r.ok();
