@@ -8,7 +8,24 @@ use clap::Parser;
 use tokman::cli::Cli;
 use tokman::{Error, cmd};
 
+/// A core dump would write the unlocked master key and any token being issued to disk: turn
+/// them off (soft and hard limit) before anything is read. Failure is harmless and ignored.
+fn disable_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, setrlimit};
+        let _ = setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: Some(0),
+                maximum: Some(0),
+            },
+        );
+    }
+}
+
 fn main() -> ExitCode {
+    disable_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -133,6 +133,11 @@ fn sqlite_error(e: rusqlite::Error) -> Error {
                 _ => Error::internal(format!("sqlite: {e}")),
             }
         }
+        // tokman's statements are fixed: one that no longer compiles against the file means
+        // its schema was edited (a renamed column, a dropped table).
+        E::SqlInputError { msg, .. } => {
+            Error::corrupt(format!("the store does not have the expected shape: {msg}"))
+        }
         E::InvalidColumnType(..)
         | E::FromSqlConversionFailure(..)
         | E::IntegralValueOutOfRange(..)
