@@ -118,11 +118,17 @@ fn sqlite_error(e: rusqlite::Error) -> Error {
                     "the disk is full; nothing was changed",
                     Some("free some space and run the command again".into()),
                 ),
-                ErrorCode::CannotOpen
-                | ErrorCode::PermissionDenied
-                | ErrorCode::SystemIoFailure => {
-                    Error::unavailable(format!("cannot use the store: {msg}"), None)
-                }
+                ErrorCode::CannotOpen | ErrorCode::PermissionDenied => Error::unavailable(
+                    format!("cannot open the store: {msg}; nothing was changed"),
+                    Some(
+                        "tokman needs to read and write the store file and to create its -wal and -shm files beside it: check the directory is writable and not on a read-only mount"
+                            .into(),
+                    ),
+                ),
+                ErrorCode::SystemIoFailure => Error::unavailable(
+                    format!("cannot read or write the store: {msg}; nothing was changed"),
+                    Some("check that the disk is not full or read-only, then run the command again".into()),
+                ),
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::unavailable(
                     "the store stayed busy for 30 seconds; nothing was changed",
                     Some("another tokman command is holding it; try again".into()),
