@@ -218,6 +218,10 @@ impl KdfParams {
         t: 3,
         p: 1,
     };
+    /// The most a slot may ask for: 4 GiB, 64 passes, 16 lanes.
+    pub const MAX_M_KIB: u32 = 4 * 1024 * 1024;
+    pub const MAX_T: u32 = 64;
+    pub const MAX_P: u32 = 16;
 }
 
 /// A passphrase as typed or read from a file/variable. Zeroized on drop, no `Debug` contents.
@@ -248,7 +252,14 @@ fn passphrase_kek(
     params: KdfParams,
     salt: &[u8],
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, Unauthentic> {
-    // Parameters come from the store file: out-of-range ones are a damaged slot, not a panic.
+    // Parameters come from the store file: out-of-range ones are a damaged slot, not a panic,
+    // and an edited slot must not make tokman try to allocate terabytes.
+    if params.m_kib > KdfParams::MAX_M_KIB
+        || params.t > KdfParams::MAX_T
+        || params.p > KdfParams::MAX_P
+    {
+        return Err(Unauthentic);
+    }
     let p =
         Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| Unauthentic)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
@@ -419,6 +430,12 @@ mod tests {
         assert!(
             unwrap_with_passphrase(&pass, params, b"saltsaltsaltsalt", b"xx", &wrapped).is_err()
         );
+        let huge = KdfParams {
+            m_kib: u32::MAX,
+            t: 3,
+            p: 1,
+        };
+        assert!(unwrap_with_passphrase(&pass, huge, b"saltsaltsaltsalt", b"ad", &wrapped).is_err());
         let silly = KdfParams {
             m_kib: 0,
             t: 0,

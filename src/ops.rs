@@ -106,6 +106,31 @@ pub fn lookup(
     find(&tx, which, now)
 }
 
+/// The token `rotate` would replace. By user: the token holding the user's place, even if it
+/// has expired since, so the rule can say "expired, use generate" (exit 3), not "not found".
+fn find_for_rotation(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
+    match which {
+        Which::User(user) => tx.active_for_user(user)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "{} has no active token",
+                crate::render::escape(user)
+            ))
+        }),
+        Which::Id(_) => find(tx, which, now),
+    }
+}
+
+/// The token `rotate` would replace, without changing anything (for the confirmation).
+pub fn rotation_target(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    which: &Which,
+    now: Timestamp,
+) -> Result<Stored> {
+    let tx = store.read(unlocked)?;
+    find_for_rotation(&tx, which, now)
+}
+
 /// Revoke now. Revoking a revoked token changes nothing and says so.
 pub fn revoke(
     store: &mut Store,
@@ -141,17 +166,7 @@ pub fn rotate(
     let prefix = store.prefix().clone();
     let mut tx = store.write(unlocked)?;
     let settings = tx.settings()?;
-    // By user: the token holding the user's place, even if it has expired since, so the rule
-    // can say "expired, use generate" (exit 3) rather than "not found".
-    let mut old = match which {
-        Which::User(user) => tx.active_for_user(user)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "{} has no active token",
-                crate::render::escape(user)
-            ))
-        })?,
-        Which::Id(_) => find(&tx, which, now)?,
-    };
+    let mut old = find_for_rotation(&tx, which, now)?;
     let token = new_token(&tx, &prefix)?;
     let new = lifecycle::rotate(&settings, &mut old.record, token.id(), expires_in, now)?;
     tx.update(&old, false)?;

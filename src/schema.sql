@@ -14,9 +14,10 @@ CREATE TABLE meta (
     audit_head BLOB NOT NULL
 );
 
--- Ways to unlock: each wraps the same master key.
+-- Ways to unlock: each wraps the same master key. Slot numbers are never reused, so "slot 2"
+-- in the audit log always means one slot.
 CREATE TABLE slots (
-    slot         INTEGER PRIMARY KEY,
+    slot         INTEGER PRIMARY KEY AUTOINCREMENT,
     kind         TEXT NOT NULL CHECK (kind IN ('passphrase', 'keyfile')),
     kdf          TEXT,
     salt         BLOB,

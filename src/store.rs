@@ -242,17 +242,25 @@ impl Store {
             other => other,
         })?;
         conn.busy_timeout(BUSY_TIMEOUT).db()?;
-        let app_id: i32 = conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .db()?;
-        if app_id != APPLICATION_ID {
-            return Err(Error::unavailable(
+        let not_ours = || {
+            Error::unavailable(
                 format!("{} is not a tokman store", path.display()),
                 Some(
                     "check --store / TOKMAN_STORE; tokman never changes a file that is not its own"
                         .into(),
                 ),
-            ));
+            )
+        };
+        let app_id: i32 = match conn.pragma_query_value(None, "application_id", |r| r.get(0)) {
+            Ok(id) => id,
+            // Not even SQLite (a text file, a key file): not ours, rather than "corrupt".
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == ErrorCode::NotADatabase => {
+                return Err(not_ours());
+            }
+            Err(e) => return Err(sqlite_error(e)),
+        };
+        if app_id != APPLICATION_ID {
+            return Err(not_ours());
         }
         let version: i32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -598,9 +606,11 @@ fn insert_slot(
     now: Timestamp,
 ) -> Result<i64> {
     let slot_no: i64 = tx
-        .query_row("SELECT COALESCE(MAX(slot), 0) + 1 FROM slots", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'slots'), 0) + 1",
+            [],
+            |r| r.get(0),
+        )
         .db()?;
     let (kind, kdf, salt, wrapped) = match slot {
         NewSlot::Passphrase(p) => {

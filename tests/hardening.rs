@@ -896,3 +896,21 @@ fn core_dumps_are_disabled() {
     let fields: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(fields.get(4..6), Some(&["0", "0"][..]), "{line}");
 }
+
+#[test]
+fn a_file_that_is_not_sqlite_is_not_a_tokman_store() {
+    let env = common::Env::new();
+    let text = env.path("notes.txt");
+    std::fs::write(&text, "these are my notes, not a database\n".repeat(200)).unwrap();
+    let before = std::fs::read(&text).unwrap();
+    let out = env
+        .cmd()
+        .arg("--store")
+        .arg(&text)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a tokman store"));
+    assert_eq!(std::fs::read(&text).unwrap(), before);
+}

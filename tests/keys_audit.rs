@@ -577,3 +577,49 @@ fn a_failing_notify_command_warns_and_the_change_stands() {
     assert!(r.stderr.contains("notify"), "{}", r.stderr);
     env.verify(&token, &[]).code(4);
 }
+
+#[test]
+fn slot_numbers_are_never_reused() {
+    let env = Env::new();
+    let second = env.path("second.key");
+    env.run(&["key", "add-file", second.to_str().unwrap()]).ok();
+    env.run(&["key", "remove", "2"]).ok();
+    let third = env.path("third.key");
+    env.run(&["key", "add-file", third.to_str().unwrap()]).ok();
+    let slots = env.run(&["key", "list", "--json"]).json();
+    let numbers: Vec<i64> = slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["slot"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 3]);
+}
+
+#[test]
+fn the_notify_command_never_sees_the_unlock_secrets() {
+    let env = Env::empty();
+    let seen = env.path("env.txt");
+    env.bare()
+        .args([
+            "init",
+            "--notify-command",
+            &format!("env > '{}'", seen.display()),
+        ])
+        .env("TOKMAN_NEW_PASSPHRASE", "pw-for-notify-test")
+        .assert()
+        .success();
+    env.bare()
+        .env("TOKMAN_PASSPHRASE", "pw-for-notify-test")
+        .env("TOKMAN_NEW_PASSPHRASE", "pw-for-notify-test")
+        .args(["generate", "alice"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&seen).expect("the notify command ran");
+    assert!(
+        text.contains("TOKMAN_STORE"),
+        "it runs with tokman's other variables"
+    );
+    assert!(!text.contains("pw-for-notify-test"), "{text}");
+    assert!(!text.contains("TOKMAN_PASSPHRASE") && !text.contains("TOKMAN_KEY_FILE"));
+}

@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
     };
     let issued = ops::generate(&mut store, &unlocked, request, now())?;
     show_issued(ctx, &issued, "generated", a.json)?;
-    super::purge::notify(ctx, &mut store, &unlocked, &issued.entry);
+    super::notify::run(&mut store, &unlocked, &issued.entry);
     Ok(0)
 }
 

@@ -17,6 +17,7 @@ mod init;
 mod inspect;
 mod key;
 mod list;
+mod notify;
 mod purge;
 mod revoke;
 mod rotate;

@@ -10,18 +10,23 @@ use crate::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     require_yes(ctx.cfg, a.yes, "revoke")?;
-    let which = which(a.id, a.user);
+    let mut which = which(a.id, a.user);
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
         let found = ops::lookup(&mut store, &unlocked, &which, now())?;
-        ctx.confirm(
-            false,
-            &format!(
-                "Revoke {} of {}? This cannot be undone",
-                found.record.id,
-                render::escape(&found.record.user)
-            ),
-        )?;
+        // Revoking a revoked token changes nothing: no need to ask.
+        if found.record.revoked_at.is_none() {
+            ctx.confirm(
+                false,
+                &format!(
+                    "Revoke {} of {}? This cannot be undone",
+                    found.record.id,
+                    render::escape(&found.record.user)
+                ),
+            )?;
+        }
+        // Act on the token that was confirmed, even if the user's token changed meanwhile.
+        which = Which::Id(found.record.id);
     }
     let now = now();
     let (stored, outcome, entry) = ops::revoke(&mut store, &unlocked, &which, a.reason, now)?;
@@ -42,7 +47,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
         out_json(&render::record_json(r, Some(&stored.usage), now))?;
     }
     if let Some(entry) = entry {
-        super::purge::notify(ctx, &mut store, &unlocked, &entry);
+        super::notify::run(&mut store, &unlocked, &entry);
     }
     Ok(0)
 }

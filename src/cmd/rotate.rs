@@ -4,7 +4,7 @@ use super::{Ctx, now, require_yes};
 use crate::cli::RotateArgs;
 use crate::error::{Error, Result};
 use crate::lifecycle::MAX_LIFETIME;
-use crate::ops;
+use crate::ops::{self, Which};
 use crate::render;
 use crate::store::Durability;
 
@@ -17,10 +17,10 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         )));
     }
     require_yes(ctx.cfg, a.yes, "rotate")?;
-    let which = super::revoke::which(a.id, a.user);
+    let mut which = super::revoke::which(a.id, a.user);
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
-        let found = ops::lookup(&mut store, &unlocked, &which, now())?;
+        let found = ops::rotation_target(&mut store, &unlocked, &which, now())?;
         ctx.confirm(
             false,
             &format!(
@@ -29,9 +29,11 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
                 render::escape(&found.record.user)
             ),
         )?;
+        // Act on the token that was confirmed, even if the user's token changed meanwhile.
+        which = Which::Id(found.record.id);
     }
     let (old, issued) = ops::rotate(&mut store, &unlocked, &which, a.expires_in, now())?;
     super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json)?;
-    super::purge::notify(ctx, &mut store, &unlocked, &issued.entry);
+    super::notify::run(&mut store, &unlocked, &issued.entry);
     Ok(0)
 }
