@@ -285,6 +285,20 @@ pub struct Filter {
     pub unused_for: Option<Span>,
 }
 
+fn matches(filter: &Filter, s: &Stored, now: Timestamp) -> bool {
+    let r = &s.record;
+    let status = r.status(now);
+    filter.status.is_none_or(|want| status == want)
+        && filter.expiring_within.is_none_or(|w| {
+            status == Status::Active && r.expires_at <= now.saturating_add(w.as_secs())
+        })
+        && filter.unused_for.is_none_or(|w| {
+            s.usage
+                .last_used_at
+                .is_none_or(|t| t <= now.saturating_sub(w.as_secs()))
+        })
+}
+
 /// Tokens matching `filter`, oldest first.
 pub fn list(
     store: &mut Store,
@@ -292,27 +306,40 @@ pub fn list(
     filter: &Filter,
     now: Timestamp,
 ) -> Result<Vec<(Record, Usage)>> {
-    let tx = store.read(unlocked)?;
-    let mut rows: Vec<(Record, Usage)> = tx
-        .tokens(filter.user.as_deref())?
-        .into_iter()
-        .filter(|s| {
-            let r = &s.record;
-            let status = r.status(now);
-            filter.status.is_none_or(|want| status == want)
-                && filter.expiring_within.is_none_or(|w| {
-                    status == Status::Active && r.expires_at <= now.saturating_add(w.as_secs())
-                })
-                && filter.unused_for.is_none_or(|w| {
-                    s.usage
-                        .last_used_at
-                        .is_none_or(|t| t <= now.saturating_sub(w.as_secs()))
-                })
-        })
-        .map(|s| (s.record, s.usage))
-        .collect();
-    rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+    let mut rows = Vec::new();
+    list_each(store, unlocked, filter, now, |r, u| {
+        rows.push((r, u));
+        Ok(())
+    })?;
     Ok(rows)
+}
+
+/// [`list`], handing each token to `f` in order instead of collecting them: only each match's
+/// creation time and id are held at once, so memory stays small however large the store. Every
+/// row is opened (and checked) before the first one reaches `f`, all in one read snapshot.
+pub fn list_each(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    filter: &Filter,
+    now: Timestamp,
+    mut f: impl FnMut(Record, Usage) -> Result<()>,
+) -> Result<()> {
+    let tx = store.read(unlocked)?;
+    let mut order: Vec<(Timestamp, TokenId)> = Vec::new();
+    tx.each_token(filter.user.as_deref(), |s| {
+        if matches(filter, &s, now) {
+            order.push((s.record.created_at, s.record.id));
+        }
+        Ok(())
+    })?;
+    order.sort_unstable();
+    for (_, id) in &order {
+        let s = tx
+            .token(id)?
+            .ok_or_else(|| Error::internal("a token vanished inside a read transaction"))?;
+        f(s.record, s.usage)?;
+    }
+    Ok(())
 }
 
 /// What `purge` did (or would do, with `dry_run`).
@@ -334,16 +361,18 @@ pub fn purge(
 ) -> Result<Purged> {
     let mut tx = store.write(unlocked)?;
     let settings = tx.settings()?;
-    let mut ids: Vec<TokenId> = tx
-        .tokens(None)?
-        .into_iter()
-        .filter(|s| match s.record.status(now) {
+    let mut ids: Vec<TokenId> = Vec::new();
+    tx.each_token(None, |s| {
+        let purge = match s.record.status(now) {
             Status::Expired => true,
             Status::Revoked => revoked,
             Status::Active => false,
-        })
-        .map(|s| s.record.id)
-        .collect();
+        };
+        if purge {
+            ids.push(s.record.id);
+        }
+        Ok(())
+    })?;
     ids.sort();
     if dry_run {
         return Ok(Purged {

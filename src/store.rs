@@ -5,6 +5,7 @@
 //! `lifecycle`), and it never sees a token secret, only its keyed hash. Every change happens in
 //! a [`Tx`], a `BEGIN IMMEDIATE` transaction; nothing is half-written when a command fails.
 
+use std::cell::Cell;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,9 @@ pub struct Store {
     path: PathBuf,
     prefix: Prefix,
     store_id: Vec<u8>,
+    /// When this process last wrote its slot's `last_used_at`: `verify --stream` then skips the
+    /// no-op update for the rest of that minute.
+    touched_at: Cell<Option<Timestamp>>,
 }
 
 /// The keys of an unlocked store and the slot that unlocked it.
@@ -300,6 +304,7 @@ impl Store {
             path: path.to_path_buf(),
             prefix,
             store_id,
+            touched_at: Cell::new(None),
         })
     }
 
@@ -429,6 +434,7 @@ impl Store {
             keys: &unlocked.keys,
             slot: unlocked.slot,
             store_id: &self.store_id,
+            touched_at: Some(&self.touched_at),
         })
     }
 
@@ -443,6 +449,7 @@ impl Store {
             keys: &unlocked.keys,
             slot: unlocked.slot,
             store_id: &self.store_id,
+            touched_at: Some(&self.touched_at),
         })
     }
 }
@@ -535,6 +542,7 @@ fn build(
             keys: &keys,
             slot: slot_no,
             store_id: &store_id,
+            touched_at: None,
         };
         let mut init = Event::new(Kind::Init).detail(format!(
             "prefix {prefix}, max lifetime {}",
@@ -652,6 +660,7 @@ pub struct Tx<'a> {
     keys: &'a Keys,
     slot: i64,
     store_id: &'a [u8],
+    touched_at: Option<&'a Cell<Option<Timestamp>>>,
 }
 
 fn record_ad(id: &str, user_ix: &[u8], active: bool, secret_mac: &[u8]) -> Vec<u8> {
@@ -726,13 +735,28 @@ impl Tx<'_> {
     /// Note that the unlocking slot was used; written at most once a minute to keep `verify`
     /// from rewriting the slot table on every call.
     pub fn touch_slot(&self, now: Timestamp) -> Result<()> {
-        self.tx
+        // Written by this process less than a minute ago: the update below would change nothing.
+        if let Some(t) = self.touched_at.and_then(Cell::get)
+            && t <= now
+            && t >= now - 60
+        {
+            return Ok(());
+        }
+        let changed = self
+            .tx
             .prepare_cached(
                 "UPDATE slots SET last_used_at = ?2 WHERE slot = ?1 AND (last_used_at IS NULL OR last_used_at < ?2 - 60)",
             )
             .db()?
             .execute(params![self.slot, now])
             .db()?;
+        // Only a written value is remembered (it may still roll back; then the next touch in
+        // this process simply writes it again after the minute).
+        if changed > 0
+            && let Some(cell) = self.touched_at
+        {
+            cell.set(Some(now));
+        }
         Ok(())
     }
 
@@ -808,6 +832,21 @@ impl Tx<'_> {
 
     /// Every token, or every token of one user, opened.
     pub fn tokens(&self, user: Option<&str>) -> Result<Vec<Stored>> {
+        let mut out = Vec::new();
+        self.each_token(user, |s| {
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every token, or every token of one user, opened and handed to `f` one at a time: memory
+    /// stays flat however many tokens the store holds. Stops at the first error.
+    pub fn each_token(
+        &self,
+        user: Option<&str>,
+        mut f: impl FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
         let ix = user.map(|u| self.keys.user_index(u));
         let sql = match ix {
             Some(_) => format!("SELECT {TOKEN_COLUMNS} FROM tokens t WHERE t.user_ix = ?1"),
@@ -819,7 +858,10 @@ impl Tx<'_> {
             None => stmt.query_map([], raw_token),
         }
         .db()?;
-        rows.map(|raw| self.open_token(raw.db()?)).collect()
+        for raw in rows {
+            f(self.open_token(raw.db()?)?)?;
+        }
+        Ok(())
     }
 
     /// Store a new token holding its user's active place. The partial unique index refuses a
