@@ -60,6 +60,10 @@ pub enum Error {
     /// The store fails an integrity check: an edited, truncated or damaged file (12).
     #[error("{0}")]
     Corrupt(String),
+    /// The result could not be written to stdout after the change committed (74): for a new
+    /// token, it exists but nobody has seen it.
+    #[error("{message}")]
+    Unprinted { message: String, hint: String },
     /// A bug in tokman (70).
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,6 +89,7 @@ impl Error {
             Error::Locked { .. } => 11,
             Error::Corrupt(_) => 12,
             Error::Internal(_) => 70,
+            Error::Unprinted { .. } => 74,
         }
     }
 
@@ -95,7 +100,7 @@ impl Error {
             | Error::Conflict { hint, .. }
             | Error::StoreUnavailable { hint, .. }
             | Error::Locked { hint, .. } => hint.as_deref(),
-            Error::StoreMissing { hint, .. } => Some(hint),
+            Error::StoreMissing { hint, .. } | Error::Unprinted { hint, .. } => Some(hint),
             Error::Corrupt(_) => Some(
                 "the store file was edited or damaged; restore it from a backup and run `tokman audit --check`",
             ),

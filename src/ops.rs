@@ -216,6 +216,19 @@ pub fn verify(
     now: Timestamp,
 ) -> Result<Verdict> {
     let mut tx = store.write(unlocked)?;
+    let verdict = verify_in(&mut tx, presented, check, now)?;
+    tx.commit()?;
+    Ok(verdict)
+}
+
+/// [`verify`] inside a transaction the caller commits: `verify --stream` checks the lines that
+/// are already waiting in one transaction, still exact beside other processes.
+pub fn verify_in(
+    tx: &mut Tx<'_>,
+    presented: &Presented<'_>,
+    check: &Check,
+    now: Timestamp,
+) -> Result<Verdict> {
     let Some(stored) = tx.token(presented.id())? else {
         // Unknown ids are not logged: a flood of garbage must cost no writes.
         return Ok(Verdict {
@@ -229,7 +242,6 @@ pub fn verify(
             .token(&stored.record.id, &stored.record.user)
             .detail("invalid: wrong secret");
         tx.append(event, now)?;
-        tx.commit()?;
         return Ok(Verdict {
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
@@ -253,7 +265,6 @@ pub fn verify(
             tx.append(event, now)?;
         }
     }
-    tx.commit()?;
     Ok(Verdict {
         outcome,
         reason,

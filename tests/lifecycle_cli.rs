@@ -418,3 +418,96 @@ fn an_expired_token_cannot_be_rotated_but_no_longer_blocks_generate() {
     env.verify(&fresh, &[]).ok();
     env.verify(&token, &[]).code(3);
 }
+
+/// Run with stdout going to `/dev/full`, where every write fails.
+#[cfg(target_os = "linux")]
+fn to_dev_full(env: &Env, args: &[&str], stdin: &str) -> common::Run {
+    use std::io::Write;
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tokman"))
+        .env_clear()
+        .env("TOKMAN_STORE", &env.store)
+        .env("TOKMAN_KEY_FILE", env.key.as_ref().unwrap())
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn verify_exit_code_is_the_verdict_even_when_stdout_is_gone() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    env.run(&["revoke", &Env::id_of(&token), "--yes"]).ok();
+    // A reader that went away: the exit code still says revoked, never 0.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tokman"))
+        .env_clear()
+        .env("TOKMAN_STORE", &env.store)
+        .env("TOKMAN_KEY_FILE", env.key.as_ref().unwrap())
+        .args(["verify", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{token}\n").as_bytes())
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(4));
+    #[cfg(target_os = "linux")]
+    {
+        to_dev_full(&env, &["verify", "--json"], &format!("{token}\n")).code(4);
+        to_dev_full(&env, &["verify", "--json"], "garbage\n").code(1);
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_new_token_that_cannot_be_printed_is_a_loud_failure() {
+    let env = Env::new();
+    let r = to_dev_full(&env, &["generate", "alice"], "");
+    r.code(74);
+    assert!(
+        r.stderr.contains("was issued but could not be printed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("tokman revoke"), "{}", r.stderr);
+    // It exists, and the hint's advice works.
+    let list = env.run(&["list", "--json"]).json();
+    let id = list[0]["id"].as_str().unwrap().to_owned();
+    assert!(r.stderr.contains(&id));
+    env.run(&["revoke", &id, "--yes"]).ok();
+    env.generate("alice", &[]);
+}
+
+#[test]
+fn oversized_stdin_is_malformed_as_too_long() {
+    let env = Env::new();
+    let r = env.run_in(&["verify", "--json"], &"A".repeat(200_000));
+    r.code(1);
+    assert_eq!(r.json()["outcome"], "malformed");
+    assert!(r.json()["reason"].as_str().unwrap().contains("too long"));
+}

@@ -9,7 +9,7 @@ use crate::lifecycle::{MAX_LIFETIME, Request, Settings};
 use crate::ops::{self, Issued};
 use crate::render;
 use crate::store::{Durability, NewSlot, Store, Unlock};
-use crate::token::Prefix;
+use crate::token::{Prefix, TokenId};
 
 pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
     if let Some(span) = a.expires_in
@@ -48,8 +48,10 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
         }
     };
     let issued = ops::generate(&mut store, &unlocked, request, now())?;
-    show_issued(ctx, &issued, "generated", a.json)?;
+    let shown = show_issued(ctx, &issued, "generated", a.json);
+    // The token is committed: notify even if it could not be shown.
     super::notify::run(&mut store, &unlocked, &issued.entry);
+    shown.map_err(|e| unprinted(&issued.record.id, e))?;
     Ok(0)
 }
 
@@ -82,6 +84,21 @@ fn create_if_missing(ctx: &Ctx<'_>) -> Result<Option<Passphrase>> {
         // Another command created it first: use that one, with the same passphrase.
         Err(Error::Conflict { .. }) => Ok(Some(pass)),
         Err(e) => Err(e),
+    }
+}
+
+/// A new token that could not be printed: it exists, nobody has it, and it cannot be shown
+/// again, so say so loudly (exit 74), never a silent success on a closed pipe.
+pub fn unprinted(id: &TokenId, e: Error) -> Error {
+    let cause = match e {
+        Error::BrokenPipe => "stdout was closed".to_owned(),
+        other => other.to_string(),
+    };
+    Error::Unprinted {
+        message: format!("token {id} was issued but could not be printed: {cause}"),
+        hint: format!(
+            "it can never be shown again: revoke it with `tokman revoke {id} --yes` and issue a new one"
+        ),
     }
 }
 

@@ -14,8 +14,10 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
         Target::Id(_) => None,
     };
     // A malformed token is refused before the store is opened.
+    let invalid = |m: token::Malformed| Error::InvalidToken(m.to_string());
     let presented = match &input {
-        Some(text) => Some(token::parse(text).map_err(|m| Error::InvalidToken(m.to_string()))?),
+        Some(Ok(text)) => Some(token::parse(text).map_err(invalid)?),
+        Some(Err(m)) => return Err(invalid(m.clone())),
         None => None,
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;

@@ -10,6 +10,7 @@ use crate::lifecycle::Timestamp;
 use crate::prompt::Prompter;
 use crate::render::Style;
 use crate::store::{Durability, Store, Unlock, Unlocked};
+use crate::token::Malformed;
 
 mod audit;
 mod generate;
@@ -96,12 +97,13 @@ pub fn out_json(value: &serde_json::Value) -> Result<()> {
     out(&text)
 }
 
-/// The longest stdin `verify` and `inspect -` read: a token is 80 bytes at most, and a bound
+/// The longest stdin `verify` and `inspect -` read: a token is 81 bytes at most, and a bound
 /// keeps a 1 GB paste from being read into memory.
-const MAX_TOKEN_INPUT: u64 = 64 * 1024;
+pub const MAX_TOKEN_INPUT: u64 = 64 * 1024;
 
 /// A token from stdin: everything up to EOF, bounded. On a terminal, say what is awaited.
-pub fn read_token_stdin(cfg: &Config) -> Result<String> {
+/// Input that cannot be a token (too long, not UTF-8) is `Err(Malformed)`, not kept.
+pub fn read_token_stdin(cfg: &Config) -> Result<std::result::Result<String, Malformed>> {
     if cfg.terminal.stdin {
         say("paste the token, then press Enter and Ctrl-D");
     }
@@ -112,10 +114,9 @@ pub fn read_token_stdin(cfg: &Config) -> Result<String> {
         .read_to_end(&mut buf)
         .map_err(|e| Error::usage(format!("cannot read the token from stdin: {e}")))?;
     if buf.len() as u64 > MAX_TOKEN_INPUT {
-        // Longer than any token: say so without keeping it.
-        return Ok(String::from("\u{0}"));
+        return Ok(Err(Malformed("not a token: too long")));
     }
-    Ok(String::from_utf8(buf).unwrap_or_else(|_| String::from("\u{0}")))
+    Ok(String::from_utf8(buf).map_err(|_| Malformed("not a token: unexpected characters")))
 }
 
 /// Run the parsed command; the exit code on success (0, or `verify`'s outcome).

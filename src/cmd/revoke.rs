@@ -43,12 +43,15 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
             render::relative(r.revoked_at.unwrap_or(now), now)
         )),
     }
-    if a.json {
-        out_json(&render::record_json(r, Some(&stored.usage), now))?;
-    }
+    let printed = if a.json {
+        out_json(&render::record_json(r, Some(&stored.usage), now))
+    } else {
+        Ok(())
+    };
     if let Some(entry) = entry {
         super::notify::run(&mut store, &unlocked, &entry);
     }
+    printed?;
     Ok(0)
 }
 

@@ -33,7 +33,9 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         which = Which::Id(found.record.id);
     }
     let (old, issued) = ops::rotate(&mut store, &unlocked, &which, a.expires_in, now())?;
-    super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json)?;
+    let shown =
+        super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json);
     super::notify::run(&mut store, &unlocked, &issued.entry);
+    shown.map_err(|e| super::generate::unprinted(&issued.record.id, e))?;
     Ok(0)
 }

@@ -2,18 +2,18 @@
 //! indexed lookup, one small write; no Argon2, no table formatting, no terminal probing beyond
 //! start-up.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 
 use serde_json::{Value, json};
 
 use super::{Ctx, now, out, read_token_stdin, say, warn};
 use crate::cli::VerifyArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::{Check, Outcome};
 use crate::ops::{self, Verdict};
 use crate::render;
 use crate::store::{Durability, Store, Unlocked};
-use crate::token;
+use crate::token::{self, Malformed};
 
 pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let check = Check {
@@ -28,33 +28,49 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let text = match a.token.as_deref() {
         None | Some("-") => read_token_stdin(ctx.cfg)?,
         Some(t) => {
-            warn(
-                "a token on the command line is visible to other users (ps, shell history); pipe it on stdin instead",
-            );
-            t.to_owned()
+            if !a.quiet {
+                warn(
+                    "a token on the command line is visible to other users (ps, shell history); pipe it on stdin instead",
+                );
+            }
+            Ok(t.to_owned())
         }
     };
     // A malformed token is refused before the store is opened or unlocked.
-    let verdict = match token::parse(&text) {
+    let parsed = match &text {
+        Ok(t) => token::parse(t),
+        Err(m) => Err(m.clone()),
+    };
+    let verdict = match parsed {
         Err(m) => Verdict::malformed(m.0),
         Ok(presented) => {
             let (mut store, unlocked, _) = ctx.unlock(Durability::Normal)?;
             ops::verify(&mut store, &unlocked, &presented, &check, now())?
         }
     };
-    if a.json {
-        out(&format!("{}\n", verdict_json(&verdict)))?;
-    } else if !a.quiet {
+    let printed = if a.json {
+        out(&format!("{}\n", verdict_json(&verdict)))
+    } else if a.quiet {
+        Ok(())
+    } else {
         match (&verdict.outcome, &verdict.record) {
             (Outcome::Valid, Some(r)) => {
-                out(&format!("valid: {} ({})\n", r.id, render::escape(&r.user)))?
+                out(&format!("valid: {} ({})\n", r.id, render::escape(&r.user)))
             }
-            _ => say(format_args!(
-                "{}: {}",
-                verdict.outcome.as_str(),
-                verdict.reason
-            )),
+            _ => {
+                say(format_args!(
+                    "{}: {}",
+                    verdict.outcome.as_str(),
+                    verdict.reason
+                ));
+                Ok(())
+            }
         }
+    };
+    // The exit code is the answer: a closed or full stdout must never turn a refusal into 0.
+    match printed {
+        Ok(()) | Err(Error::BrokenPipe) => {}
+        Err(e) => warn(format_args!("could not print the result: {e}")),
     }
     Ok(verdict.outcome.exit_code())
 }
@@ -73,35 +89,92 @@ pub fn verdict_json(v: &Verdict) -> Value {
     })
 }
 
-/// Many tokens, one per line; one JSON line per token, in order, flushed per line. Each check
-/// is its own transaction, so usage counts stay exact beside other `verify` processes.
+/// The longest line `verify --stream` keeps; the rest of a longer line is skipped.
+const MAX_LINE: u64 = 4096;
+
+/// Most lines checked in one transaction.
+const MAX_BATCH: usize = 256;
+
+/// Read one line, at most [`MAX_LINE`] bytes kept; `None` at end of input. A longer line is
+/// consumed whole and answered as too long.
+fn read_line(
+    input: &mut impl BufRead,
+) -> io::Result<Option<std::result::Result<String, Malformed>>> {
+    let mut line = Vec::new();
+    let n = input.by_ref().take(MAX_LINE).read_until(b'\n', &mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if n as u64 == MAX_LINE && line.last() != Some(&b'\n') {
+        input.skip_until(b'\n')?;
+        return Ok(Some(Err(Malformed("not a token: too long"))));
+    }
+    Ok(Some(String::from_utf8(line).map_err(|_| {
+        Malformed("not a token: unexpected characters")
+    })))
+}
+
+/// Many tokens, one per line; one JSON line per token, in order. A line is answered as soon
+/// as it has been checked: the lines already waiting in the input are checked together in one
+/// transaction and their answers flushed together, so a caller sending one line at a time gets
+/// each answer at once, and a bulk job does not pay a transaction per line. Usage counts and
+/// rate limits stay exact beside other `verify` processes: a batch holds the write lock.
 fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
     let mut session: Option<(Store, Unlocked)> = None;
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
-    let stdout = io::stdout();
-    let mut output = stdout.lock();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        let text = std::str::from_utf8(&line).unwrap_or("\u{0}");
-        let verdict = match token::parse(text) {
-            Err(m) => Verdict::malformed(m.0),
-            Ok(presented) => {
-                if session.is_none() {
-                    let (store, unlocked, _) = ctx.unlock(Durability::Normal)?;
-                    session = Some((store, unlocked));
-                }
-                let (store, unlocked) = session.as_mut().expect("opened above");
-                ops::verify(store, unlocked, &presented, check, now())?
+    let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
+    let mut output = io::BufWriter::new(io::stdout().lock());
+    while let Some(first) = read_line(&mut input)? {
+        let mut lines = vec![first];
+        while lines.len() < MAX_BATCH && input.buffer().contains(&b'\n') {
+            match read_line(&mut input)? {
+                Some(line) => lines.push(line),
+                None => break,
             }
-        };
-        serde_json::to_writer(&mut output, &verdict_json(&verdict))?;
-        output.write_all(b"\n")?;
+        }
+        for verdict in check_lines(ctx, &mut session, &lines, check)? {
+            serde_json::to_writer(&mut output, &verdict_json(&verdict))?;
+            output.write_all(b"\n")?;
+        }
         output.flush()?;
     }
     Ok(0)
+}
+
+/// The verdicts for a batch of lines, the well-formed ones checked in one transaction.
+fn check_lines(
+    ctx: &Ctx<'_>,
+    session: &mut Option<(Store, Unlocked)>,
+    lines: &[std::result::Result<String, Malformed>],
+    check: &Check,
+) -> Result<Vec<Verdict>> {
+    let parsed: Vec<_> = lines
+        .iter()
+        .map(|l| {
+            l.as_ref()
+                .map_err(Clone::clone)
+                .and_then(|t| token::parse(t))
+        })
+        .collect();
+    if !parsed.iter().any(|p| p.is_ok()) {
+        return Ok(parsed
+            .iter()
+            .map(|p| Verdict::malformed(p.as_ref().err().map_or("", |m| m.0)))
+            .collect());
+    }
+    if session.is_none() {
+        let (store, unlocked, _) = ctx.unlock(Durability::Normal)?;
+        *session = Some((store, unlocked));
+    }
+    let (store, unlocked) = session.as_mut().expect("opened above");
+    let now = now();
+    let mut tx = store.write(unlocked)?;
+    let mut verdicts = Vec::with_capacity(parsed.len());
+    for p in &parsed {
+        verdicts.push(match p {
+            Err(m) => Verdict::malformed(m.0),
+            Ok(presented) => ops::verify_in(&mut tx, presented, check, now)?,
+        });
+    }
+    tx.commit()?;
+    Ok(verdicts)
 }
