@@ -22,8 +22,8 @@ Exit codes:
   4   token revoked
   5   denied: missing scope, IP, origin or user
   6   rate limited
-  7   conflict: the user already has an active token; the store already exists
-  8   not found: no such token id or user
+  7   conflict: the user has an active token; the store or key file exists; last slot
+  8   not found: no such token id, user or slot
   10  store missing or unreadable
   11  store locked: no unlock source, or wrong passphrase or key file
   12  store corrupt or tampered with
@@ -76,8 +76,8 @@ const fn const_format_help() -> &'static str {
         "  4   token revoked\n",
         "  5   denied: missing scope, IP, origin or user\n",
         "  6   rate limited\n",
-        "  7   conflict: the user already has an active token; the store already exists\n",
-        "  8   not found: no such token id or user\n",
+        "  7   conflict: the user has an active token; the store or key file exists; last slot\n",
+        "  8   not found: no such token id, user or slot\n",
         "  10  store missing or unreadable\n",
         "  11  store locked: no unlock source, or wrong passphrase or key file\n",
         "  12  store corrupt or tampered with\n",
@@ -189,7 +189,13 @@ pub enum Command {
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
     Audit(AuditArgs),
     /// Manage the ways to unlock the store
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        tokman key list\n  \
+        tokman key add-file /etc/tokman/cron.key --label cron\n  \
+        tokman key remove 2"
+    )]
     Key(KeyCommand),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  \
