@@ -122,7 +122,11 @@ fn table(style: Style, header: &[&str]) -> Table {
     let mut t = Table::new();
     if style.terminal {
         t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        t.set_content_arrangement(ContentArrangement::Dynamic);
+        // Fit to the terminal, unless it reports no width (0 columns, as some ptys do):
+        // fitting to that would squeeze every column to one letter.
+        if t.width().is_some_and(|w| w >= 20) {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        }
     } else {
         t.load_style(comfy_table::presets::NOTHING);
         t.force_no_tty();
