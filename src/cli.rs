@@ -24,12 +24,13 @@ macro_rules! exit_codes {
   4   token revoked
   5   denied: missing scope, IP, origin or user
   6   rate limited
-  7   conflict: the user already has an active token; the store already exists
-  8   not found: no such token id or user
+  7   conflict: the user has an active token; the store or key file exists; last slot
+  8   not found: no such token id, user or slot
   10  store missing or unreadable
   11  store locked: no unlock source, or wrong passphrase or key file
   12  store corrupt or tampered with
-  70  internal error"
+  70  internal error
+  74  the result could not be written; a new token was issued but not shown"
     };
 }
 
@@ -175,7 +176,13 @@ pub enum Command {
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
     Audit(AuditArgs),
     /// Manage the ways to unlock the store
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        tokman key list\n  \
+        tokman key add-file /etc/tokman/cron.key --label cron\n  \
+        tokman key remove 2"
+    )]
     Key(KeyCommand),
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  \
@@ -520,7 +527,7 @@ mod tests {
     #[test]
     fn long_help_lists_every_exit_code_and_variable() {
         let help = Cli::command().render_long_help().to_string();
-        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 70] {
+        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 70, 74] {
             assert!(
                 help.contains(&format!("\n  {code:<3} ")),
                 "exit code {code} missing"

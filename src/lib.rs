@@ -7,7 +7,8 @@
 //! - [`crypto`]: the only door to encryption, key derivation and MACs;
 //! - [`store`]: SQLite, sealed rows, unlock slots and the audit chain;
 //! - [`ops`]: each command's transaction, joining rules and store;
-//! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line.
+//! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line;
+//! - [`manpage`]: man pages and completion scripts generated from [`cli`].
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -18,6 +19,7 @@ pub mod crypto;
 pub mod duration;
 pub mod error;
 pub mod lifecycle;
+pub mod manpage;
 pub mod ops;
 pub mod policy;
 pub mod prompt;

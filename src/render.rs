@@ -33,14 +33,16 @@ pub fn relative(t: Timestamp, now: Timestamp) -> String {
     if secs < 10 {
         return "just now".into();
     }
-    let (n, unit) = match secs {
-        s if s < 90 => (s, "second"),
-        s if s < 90 * 60 => (s / 60, "minute"),
-        s if s < 48 * 3600 => (s / 3600, "hour"),
-        s if s < 60 * 86400 => (s / 86400, "day"),
-        s if s < 730 * 86400 => (s / (30 * 86400), "month"),
-        s => (s / (365 * 86400), "year"),
+    let (per, unit) = match secs {
+        s if s < 90 => (1, "second"),
+        s if s < 90 * 60 => (60, "minute"),
+        s if s < 48 * 3600 => (3600, "hour"),
+        s if s < 60 * 86400 => (86400, "day"),
+        s if s < 730 * 86400 => (30 * 86400, "month"),
+        _ => (365 * 86400, "year"),
     };
+    // Rounded, not truncated: a 30-day token listed a second later is "in 30 days", not 29.
+    let n = (secs + per / 2) / per;
     let plural = if n == 1 { "" } else { "s" };
     if delta > 0 {
         format!("in {n} {unit}{plural}")
@@ -122,13 +124,35 @@ fn table(style: Style, header: &[&str]) -> Table {
     let mut t = Table::new();
     if style.terminal {
         t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        t.set_content_arrangement(ContentArrangement::Dynamic);
+        // Fit to the terminal, unless it reports no width (0 columns, as some ptys do):
+        // fitting to that would squeeze every column to one letter.
+        if t.width().is_some_and(|w| w >= 20) {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        }
     } else {
         t.load_style(comfy_table::presets::NOTHING);
         t.force_no_tty();
     }
     t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
+    if !style.terminal {
+        // Columns two spaces apart, from the first character of the line, like `ps`.
+        for column in t.column_iter_mut() {
+            column.set_padding((0, 2));
+        }
+    }
     t
+}
+
+/// The table as text; for a pipe, without the padding that would end every line in spaces.
+fn finish(t: &Table, style: Style) -> String {
+    let text = t.to_string();
+    if style.terminal {
+        return text;
+    }
+    text.lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn status_cell(status: Status, style: Style) -> Cell {
@@ -184,7 +208,7 @@ pub fn token_table(rows: &[(Record, Usage)], now: Timestamp, style: Style) -> St
             ),
         ]);
     }
-    t.to_string()
+    finish(&t, style)
 }
 
 /// Every field of one token, one per line (`inspect`).
@@ -267,7 +291,7 @@ pub fn audit_table(entries: &[Entry], now: Timestamp, style: Style) -> String {
             e.event.slot.map_or_else(|| "-".into(), |s| s.to_string()),
         ]);
     }
-    t.to_string()
+    finish(&t, style)
 }
 
 pub fn slot_table(slots: &[SlotInfo], now: Timestamp, style: Style) -> String {
@@ -282,7 +306,7 @@ pub fn slot_table(slots: &[SlotInfo], now: Timestamp, style: Style) -> String {
                 .map_or_else(|| "never".into(), |t| relative(t, now)),
         ]);
     }
-    t.to_string()
+    finish(&t, style)
 }
 
 /// The box a new token is shown in on a terminal, the one time it is shown.
@@ -341,6 +365,8 @@ mod tests {
         assert_eq!(relative(now + 180 * 86400, now), "in 6 months");
         assert_eq!(relative(now - 86400 * 800, now), "2 years ago");
         assert_eq!(relative(now + 1, now), "just now");
+        assert_eq!(relative(now + 30 * 86400 - 1, now), "in 30 days");
+        assert_eq!(relative(now + 180 * 86400 - 5, now), "in 6 months");
     }
 
     #[test]

@@ -122,14 +122,9 @@ pub fn read_token_stdin(cfg: &Config) -> Result<std::result::Result<String, Malf
 /// Run the parsed command; the exit code on success (0, or `verify`'s outcome).
 pub fn run(cli: Cli) -> Result<i32> {
     if let Command::Completions { shell } = &cli.command {
-        let mut buf = Vec::new();
-        clap_complete::generate(
+        out(&String::from_utf8_lossy(&crate::manpage::completion(
             *shell,
-            &mut <Cli as clap::CommandFactory>::command(),
-            "tokman",
-            &mut buf,
-        );
-        out(&String::from_utf8_lossy(&buf))?;
+        )))?;
         return Ok(0);
     }
     let cfg = Config::resolve(&cli.global)?;

@@ -1,0 +1,300 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[tokman] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'tokman'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'tokman'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create a store'
+            cand generate 'Issue a token for a user (shown once)'
+            cand list 'List tokens (never a secret)'
+            cand inspect 'Show every field of one token, by id or from the token on stdin'
+            cand revoke 'Revoke a token now, irreversibly'
+            cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
+            cand verify 'Check a token; the exit code says whether it is valid'
+            cand purge 'Delete expired tokens (and revoked ones with --revoked)'
+            cand audit 'Show the audit log, or check that it is intact'
+            cand key 'Manage the ways to unlock the store'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;init'= {
+            cand --prefix 'Token prefix: a lower-case letter, then up to 15 lower-case letters or digits'
+            cand --max-lifetime 'Maximum (and default) token lifetime; at most 180d'
+            cand --default-rate-limit 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)'
+            cand --new-key-file 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase'
+            cand --notify-command 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin'
+            cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;generate'= {
+            cand --name 'A short name for the token'
+            cand --description 'What the token is for'
+            cand --scope 'Grant a scope, like posts:read or posts:* (repeatable)'
+            cand --expires-in 'Expire sooner than the store''s maximum lifetime (90s, 15m, 12h, 30d)'
+            cand --rate-limit 'Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)'
+            cand --allow-ip 'Accept the token only from this address or CIDR (repeatable)'
+            cand --allow-origin 'Accept the token only from this origin, scheme://host[:port] (repeatable)'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --no-rate-limit 'No rate limit, even if the store has default limits'
+            cand --json 'Print the token record plus "token" as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;list'= {
+            cand --user 'Only this user''s tokens'
+            cand --status 'Only tokens with this status'
+            cand --expiring-within 'Only active tokens that expire within this time'
+            cand --unused-for 'Only tokens never used, or last used longer ago than this'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --json 'Print an array of token records as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;inspect'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --json 'Print the token record as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;revoke'= {
+            cand --user 'Revoke this user''s active token'
+            cand --reason 'Why, for the record'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -y 'Do not ask to confirm (required without a terminal)'
+            cand --yes 'Do not ask to confirm (required without a terminal)'
+            cand --json 'Print the revoked token''s record as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;rotate'= {
+            cand --user 'Rotate this user''s active token'
+            cand --expires-in 'Lifetime of the successor (at most the store''s maximum)'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -y 'Do not ask to confirm (required without a terminal)'
+            cand --yes 'Do not ask to confirm (required without a terminal)'
+            cand --json 'Print the new token''s record plus "token" as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;verify'= {
+            cand --scope 'Require this scope (repeatable; all are required)'
+            cand --ip 'The caller''s address, checked against the token''s IP allow-list'
+            cand --origin 'The caller''s origin, checked against the token''s origin allow-list'
+            cand --user 'Require the token to belong to this user'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -q 'Print nothing; the exit code says it all'
+            cand --quiet 'Print nothing; the exit code says it all'
+            cand --json 'Print one JSON document, whatever the outcome'
+            cand --stream 'Check many tokens, one per line on stdin; one JSON line per token on stdout'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;purge'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --revoked 'Also delete revoked tokens (their ids stay blocked forever)'
+            cand --dry-run 'Say what would be deleted, delete nothing'
+            cand -q 'Print nothing unless something was purged or went wrong'
+            cand --quiet 'Print nothing unless something was purged or went wrong'
+            cand --json 'Print {"purged": N, "ids": [...]}'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;audit'= {
+            cand --since 'Only events from this long ago until now'
+            cand --expect-head 'With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --json 'Print the events as a JSON array'
+            cand --check 'Verify the log is intact and print its head (64 hex digits)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;key'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
+            cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
+            cand list 'List the slots (never key material)'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;key;add-file'= {
+            cand --label 'A label to recognise the slot by'
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;key;passphrase'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;key;list'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand --json 'Print the slots as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;key;remove'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;key;help'= {
+            cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
+            cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
+            cand list 'List the slots (never key material)'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;key;help;add-file'= {
+        }
+        &'tokman;key;help;passphrase'= {
+        }
+        &'tokman;key;help;list'= {
+        }
+        &'tokman;key;help;remove'= {
+        }
+        &'tokman;key;help;help'= {
+        }
+        &'tokman;completions'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;help'= {
+            cand init 'Create a store'
+            cand generate 'Issue a token for a user (shown once)'
+            cand list 'List tokens (never a secret)'
+            cand inspect 'Show every field of one token, by id or from the token on stdin'
+            cand revoke 'Revoke a token now, irreversibly'
+            cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
+            cand verify 'Check a token; the exit code says whether it is valid'
+            cand purge 'Delete expired tokens (and revoked ones with --revoked)'
+            cand audit 'Show the audit log, or check that it is intact'
+            cand key 'Manage the ways to unlock the store'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;help;init'= {
+        }
+        &'tokman;help;generate'= {
+        }
+        &'tokman;help;list'= {
+        }
+        &'tokman;help;inspect'= {
+        }
+        &'tokman;help;revoke'= {
+        }
+        &'tokman;help;rotate'= {
+        }
+        &'tokman;help;verify'= {
+        }
+        &'tokman;help;purge'= {
+        }
+        &'tokman;help;audit'= {
+        }
+        &'tokman;help;key'= {
+            cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
+            cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
+            cand list 'List the slots (never key material)'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+        }
+        &'tokman;help;key;add-file'= {
+        }
+        &'tokman;help;key;passphrase'= {
+        }
+        &'tokman;help;key;list'= {
+        }
+        &'tokman;help;key;remove'= {
+        }
+        &'tokman;help;completions'= {
+        }
+        &'tokman;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
