@@ -99,7 +99,8 @@ pub struct Global {
         global = true,
         value_name = "PATH",
         env = "TOKMAN_STORE",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = any_path
     )]
     pub store: Option<PathBuf>,
     /// Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)
@@ -108,7 +109,8 @@ pub struct Global {
         global = true,
         value_name = "PATH",
         env = "TOKMAN_KEY_FILE",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = any_path
     )]
     pub key_file: Option<PathBuf>,
     /// Read the passphrase from the first line of this file
@@ -117,7 +119,8 @@ pub struct Global {
         global = true,
         value_name = "PATH",
         env = "TOKMAN_PASSPHRASE_FILE",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = any_path
     )]
     pub passphrase_file: Option<PathBuf>,
 }
@@ -289,8 +292,8 @@ pub enum Target {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The token's id (tm_4f7k2m9q0xyz), or - to read the whole token from stdin
-    #[arg(value_name = "ID", value_parser = parse_target)]
-    pub target: Target,
+    #[arg(value_name = "ID")]
+    pub target: String,
     /// Print the token record as JSON
     #[arg(long)]
     pub json: bool,
@@ -300,8 +303,8 @@ pub struct InspectArgs {
 #[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
 pub struct RevokeArgs {
     /// The token's id
-    #[arg(value_name = "ID", value_parser = parse_id)]
-    pub id: Option<TokenId>,
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
     /// Revoke this user's active token
     #[arg(long, value_name = "U", value_parser = parse_user)]
     pub user: Option<String>,
@@ -320,8 +323,8 @@ pub struct RevokeArgs {
 #[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
 pub struct RotateArgs {
     /// The token's id
-    #[arg(value_name = "ID", value_parser = parse_id)]
-    pub id: Option<TokenId>,
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
     /// Rotate this user's active token
     #[arg(long, value_name = "U", value_parser = parse_user)]
     pub user: Option<String>,
@@ -429,6 +432,12 @@ pub enum KeyCommand {
     },
 }
 
+/// A path from a flag or variable. Empty is allowed here and means "not set" (an exported but
+/// empty `TOKMAN_KEY_FILE=` in a cron line is not a usage error); `Config` drops it.
+fn any_path(s: &str) -> Result<PathBuf, Error> {
+    Ok(PathBuf::from(s))
+}
+
 fn parse_span(s: &str) -> Result<Span, Error> {
     Span::parse(s)
 }
@@ -489,8 +498,9 @@ fn parse_head(s: &str) -> Result<String, Error> {
 }
 
 /// A token id argument. A whole token pasted where an id belongs is refused without echoing
-/// it, since error messages end up in terminals and logs.
-fn parse_id(s: &str) -> Result<TokenId, Error> {
+/// it, since error messages end up in terminals and logs; that is why ID arguments reach the
+/// commands as plain strings and are checked there, not by clap (whose message quotes them).
+pub fn parse_id(s: &str) -> Result<TokenId, Error> {
     if token::parse(s).is_ok() {
         return Err(Error::usage_hint(
             "that is a whole token, not a token id",
@@ -506,7 +516,7 @@ fn parse_id(s: &str) -> Result<TokenId, Error> {
     TokenId::parse(s)
 }
 
-fn parse_target(s: &str) -> Result<Target, Error> {
+pub fn parse_target(s: &str) -> Result<Target, Error> {
     if s == "-" {
         Ok(Target::Stdin)
     } else {

@@ -50,19 +50,25 @@ fn env_passphrase(name: &str) -> Option<Passphrase> {
 impl Config {
     /// Read flags, environment and terminals once.
     pub fn resolve(global: &Global) -> Result<Config> {
+        let given = |p: &Option<PathBuf>| p.clone().filter(|p| !p.as_os_str().is_empty());
+        let (store, key_file, passphrase_file) = (
+            given(&global.store),
+            given(&global.key_file),
+            given(&global.passphrase_file),
+        );
         let terminal = Terminal {
             stdin: std::io::stdin().is_terminal(),
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
         };
-        let store = match &global.store {
-            Some(p) => p.clone(),
+        let store = match store {
+            Some(p) => p,
             None => default_store_path()?,
         };
-        let unlock = if let Some(p) = &global.key_file {
-            UnlockSource::KeyFile(p.clone())
-        } else if let Some(p) = &global.passphrase_file {
-            UnlockSource::PassphraseFile(p.clone())
+        let unlock = if let Some(p) = key_file {
+            UnlockSource::KeyFile(p)
+        } else if let Some(p) = passphrase_file {
+            UnlockSource::PassphraseFile(p)
         } else if let Some(p) = env_passphrase("TOKMAN_PASSPHRASE") {
             UnlockSource::PassphraseEnv(p)
         } else if terminal.stdin {

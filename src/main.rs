@@ -28,10 +28,30 @@ fn main() -> ExitCode {
     disable_core_dumps();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // clap's own messages (with suggestions for typos); help and version are exit 0.
+        // Help and version: exit 0, printed as clap styles them.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
+        }
+        // A usage error, with clap's suggestions for typos. It quotes the bad value, which may
+        // hold escape sequences: print it plain, with control characters escaped.
+        Err(e) => {
+            let text: String = e
+                .render()
+                .to_string()
+                .chars()
+                .flat_map(|c| {
+                    let escape = c.is_control() && c != '\n';
+                    let shown: Vec<char> = if escape {
+                        c.escape_default().collect()
+                    } else {
+                        vec![c]
+                    };
+                    shown
+                })
+                .collect();
+            let _ = write!(std::io::stderr(), "{text}");
+            return ExitCode::from(2);
         }
     };
     std::panic::set_hook(Box::new(|info| {

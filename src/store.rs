@@ -418,7 +418,10 @@ impl Store {
                 "the key file does not unlock this store",
                 Some("it may belong to another store or its slot was removed; `tokman key list` shows the slots".into()),
             ),
-            Unlock::Passphrase(_) => Error::locked("wrong passphrase", None),
+            Unlock::Passphrase(_) => Error::locked(
+                "wrong passphrase",
+                Some("check where it came from: --passphrase-file, TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE or the prompt".into()),
+            ),
         })
     }
 

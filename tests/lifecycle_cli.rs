@@ -511,3 +511,64 @@ fn oversized_stdin_is_malformed_as_too_long() {
     assert_eq!(r.json()["outcome"], "malformed");
     assert!(r.json()["reason"].as_str().unwrap().contains("too long"));
 }
+
+#[test]
+fn a_whole_token_given_as_an_id_is_never_echoed() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    let body = &token[token.len() - 49..];
+    for args in [
+        vec!["revoke", token.as_str(), "--yes"],
+        vec!["rotate", token.as_str(), "--yes"],
+        vec!["inspect", token.as_str()],
+    ] {
+        let r = env.run(&args);
+        r.code(2);
+        assert!(
+            !r.stderr.contains(body) && !r.stdout.contains(body),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("whole token"), "{}", r.stderr);
+    }
+    env.verify(&token, &[]).ok();
+}
+
+#[test]
+fn usage_errors_escape_control_characters() {
+    let env = Env::new();
+    let r = env.run(&["generate", "al\u{1b}[31mice"]);
+    r.code(2);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+    assert!(r.stderr.contains("\\u{1b}"), "{:?}", r.stderr);
+}
+
+#[test]
+fn empty_variables_count_as_unset() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    // An exported but empty TOKMAN_PASSPHRASE_FILE does not hide the key file, nor is it an error.
+    let r = Env::output({
+        let mut c = env.cmd();
+        c.env("TOKMAN_PASSPHRASE_FILE", "")
+            .args(["verify", "--quiet"])
+            .write_stdin(format!("{token}\n"));
+        c
+    });
+    r.ok();
+    // An empty TOKMAN_KEY_FILE falls through to the next source (none here: exit 11, not 2).
+    let r = Env::output({
+        let mut c = env.bare();
+        c.env("TOKMAN_KEY_FILE", "").arg("list");
+        c
+    });
+    r.code(11);
+}
+
+#[test]
+fn an_empty_list_says_nothing_in_a_pipe() {
+    let env = Env::new();
+    let r = env.run(&["list", "--expiring-within", "14d"]);
+    r.ok();
+    assert!(r.stdout.is_empty() && r.stderr.is_empty(), "{r:?}");
+}

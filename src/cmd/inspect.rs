@@ -9,7 +9,8 @@ use crate::store::Durability;
 use crate::token;
 
 pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
-    let input = match a.target {
+    let target = crate::cli::parse_target(&a.target)?;
+    let input = match target {
         Target::Stdin => Some(read_token_stdin(ctx.cfg)?),
         Target::Id(_) => None,
     };
@@ -22,7 +23,7 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     let now = now();
-    let stored = match (&a.target, &presented) {
+    let stored = match (&target, &presented) {
         (Target::Id(id), _) => ops::lookup(&mut store, &unlocked, &Which::Id(id.clone()), now)?,
         (Target::Stdin, Some(p)) => ops::identify(&mut store, &unlocked, p)?,
         (Target::Stdin, None) => unreachable!("stdin was read above"),

@@ -30,7 +30,10 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
     }
     let rows = ops::list(&mut store, &unlocked, &filter, now)?;
     if rows.is_empty() {
-        say("no tokens match");
+        // Only a person is told; a cron job mails nothing when nothing matches.
+        if ctx.cfg.terminal.stdout {
+            say("no tokens match");
+        }
         return Ok(0);
     }
     out(&format!(

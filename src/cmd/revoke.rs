@@ -10,7 +10,10 @@ use crate::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     require_yes(ctx.cfg, a.yes, "revoke")?;
-    let mut which = which(a.id, a.user);
+    let mut which = which(
+        a.id.as_deref().map(crate::cli::parse_id).transpose()?,
+        a.user,
+    );
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
         let found = ops::lookup(&mut store, &unlocked, &which, now())?;

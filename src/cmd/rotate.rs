@@ -17,7 +17,10 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         )));
     }
     require_yes(ctx.cfg, a.yes, "rotate")?;
-    let mut which = super::revoke::which(a.id, a.user);
+    let mut which = super::revoke::which(
+        a.id.as_deref().map(crate::cli::parse_id).transpose()?,
+        a.user,
+    );
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
         let found = ops::rotation_target(&mut store, &unlocked, &which, now())?;
