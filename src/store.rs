@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::de::DeserializeOwned;
@@ -238,14 +238,15 @@ impl Store {
             }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| match sqlite_error(e) {
-            Error::Internal(m) => Error::unavailable(
-                format!("cannot open the store at {}: {m}", path.display()),
-                None,
-            ),
-            other => other,
-        })?;
-        conn.busy_timeout(BUSY_TIMEOUT).db()?;
+        let mut conn =
+            Connection::open_with_flags(path, flags).map_err(|e| match sqlite_error(e) {
+                Error::Internal(m) => Error::unavailable(
+                    format!("cannot open the store at {}: {m}", path.display()),
+                    None,
+                ),
+                other => other,
+            })?;
+        wait_in_short_steps(&mut conn)?;
         let not_ours = || {
             Error::unavailable(
                 format!("{} is not a tokman store", path.display()),
@@ -455,6 +456,26 @@ impl Store {
             touched_at: Some(&self.touched_at),
         })
     }
+}
+
+/// Wait for another command's transaction in short, even steps, up to [`BUSY_TIMEOUT`].
+/// SQLite's default handler backs off to 100 ms sleeps, so behind a stream of short write
+/// transactions (a flood of refused tokens, each logged) a waiter starves; polling every
+/// fraction of a millisecond lets it in at the next gap.
+fn wait_in_short_steps(conn: &mut Connection) -> Result<()> {
+    let mut started = Instant::now();
+    conn.busy_handler(Some(move |count: i32| {
+        if count == 0 {
+            started = Instant::now();
+        }
+        if started.elapsed() >= BUSY_TIMEOUT {
+            return false;
+        }
+        let step = if count < 50 { 200 } else { 1000 };
+        std::thread::sleep(Duration::from_micros(step));
+        true
+    }))
+    .db()
 }
 
 fn exists(path: &Path) -> Error {

@@ -92,8 +92,9 @@ pub fn verdict_json(v: &Verdict) -> Value {
 /// The longest line `verify --stream` keeps; the rest of a longer line is skipped.
 const MAX_LINE: u64 = 4096;
 
-/// Most lines checked in one transaction.
-const MAX_BATCH: usize = 256;
+/// Most lines checked in one transaction: enough to amortise a commit, few enough that the
+/// write lock is held for a millisecond or two, not long enough to stall other commands.
+const MAX_BATCH: usize = 64;
 
 /// Read one line, at most [`MAX_LINE`] bytes kept; `None` at end of input. A longer line is
 /// consumed whole and answered as too long.
