@@ -429,25 +429,20 @@ impl Store {
     /// Start a write transaction (`BEGIN IMMEDIATE`): it takes the write lock up front, so two
     /// commands never both read and then fight to write.
     pub fn write<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        Ok(Tx {
-            tx,
-            keys: &unlocked.keys,
-            slot: unlocked.slot,
-            store_id: &self.store_id,
-            touched_at: Some(&self.touched_at),
-        })
+        self.begin(unlocked, TransactionBehavior::Immediate)
     }
 
     /// Start a read transaction: a consistent snapshot for `list`, `inspect` and `audit`.
     pub fn read<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .db()?;
+        self.begin(unlocked, TransactionBehavior::Deferred)
+    }
+
+    fn begin<'a>(
+        &'a mut self,
+        unlocked: &'a Unlocked,
+        behavior: TransactionBehavior,
+    ) -> Result<Tx<'a>> {
+        let tx = self.conn.transaction_with_behavior(behavior).db()?;
         Ok(Tx {
             tx,
             keys: &unlocked.keys,

@@ -146,7 +146,7 @@ fn the_main_man_page_has_exit_status_environment_and_files() {
     }
     // Every exit code and variable of the help text is in the page.
     for code in [
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "10", "11", "12", "70",
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "10", "11", "12", "70", "74",
     ] {
         assert!(
             main.contains(&format!(".TP\n\\fB{code}\\fR\n")),
