@@ -337,6 +337,19 @@ pub fn token_box(token: &str, r: &Record, now: Timestamp) -> String {
         rfc3339(r.expires_at),
         relative(r.expires_at, now)
     ));
+    let joined = |items: Vec<String>| items.join(" ");
+    if !r.rate_limits.is_empty() {
+        let limits = joined(r.rate_limits.iter().map(|l| l.to_string()).collect());
+        out.push_str(&format!("  limits   {limits}\n"));
+    }
+    if !r.allowed_ips.is_empty() {
+        let ips = joined(r.allowed_ips.iter().map(|l| l.to_string()).collect());
+        out.push_str(&format!("  ips      {ips}\n"));
+    }
+    if !r.allowed_origins.is_empty() {
+        let origins = joined(r.allowed_origins.iter().map(|l| l.to_string()).collect());
+        out.push_str(&format!("  origins  {origins}\n"));
+    }
     out
 }
 
@@ -374,6 +387,29 @@ mod tests {
         assert_eq!(escape("alice"), "alice");
         assert_eq!(escape("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
         assert_eq!(escape("ünïcode"), "ünïcode");
+    }
+
+    #[test]
+    fn the_token_box_shows_policy_only_when_there_is_some() {
+        use crate::lifecycle::{Request, Settings, issue};
+        use crate::policy::{IpAllow, Origin, RateLimit};
+        let now = 1_800_000_000;
+        let id = crate::token::TokenId::parse("tm_aaaaaaaaaaaa").unwrap();
+        let mut req = Request {
+            user: "alice".into(),
+            ..Request::default()
+        };
+        let plain = issue(&Settings::default(), req.clone(), id.clone(), now).unwrap();
+        let text = token_box("TOKEN", &plain, now);
+        assert!(!text.contains("limits") && !text.contains("ips") && !text.contains("origins"));
+        req.rate_limits = Some(vec![RateLimit::parse("60/min").unwrap()]);
+        req.allowed_ips = vec![IpAllow::parse("10.0.0.0/8").unwrap()];
+        req.allowed_origins = vec![Origin::parse("https://app.example.com").unwrap()];
+        let full = issue(&Settings::default(), req, id, now).unwrap();
+        let text = token_box("TOKEN", &full, now);
+        assert!(text.contains("limits   60/min"), "{text}");
+        assert!(text.contains("ips      10.0.0.0/8"), "{text}");
+        assert!(text.contains("origins  https://app.example.com"), "{text}");
     }
 
     #[test]
