@@ -46,14 +46,7 @@ impl Tty {
             .arg(r#"stty echo && exec "$0" "$@""#)
             .arg(assert_cmd::cargo::cargo_bin("tokman"))
             .args(args);
-        for var in [
-            "TOKMAN_STORE",
-            "TOKMAN_KEY_FILE",
-            "TOKMAN_PASSPHRASE",
-            "TOKMAN_PASSPHRASE_FILE",
-            "TOKMAN_NEW_PASSPHRASE",
-            "NO_COLOR",
-        ] {
+        for var in common::TOKMAN_VARS {
             cmd.env_remove(var);
         }
         cmd.env("TOKMAN_STORE", &env.store)

@@ -7,6 +7,17 @@ use std::process::Output;
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+/// Every variable tokman reads: cleared for each test run, so the developer's own environment
+/// never leaks into a test.
+pub const TOKMAN_VARS: [&str; 6] = [
+    "TOKMAN_STORE",
+    "TOKMAN_KEY_FILE",
+    "TOKMAN_PASSPHRASE",
+    "TOKMAN_PASSPHRASE_FILE",
+    "TOKMAN_NEW_PASSPHRASE",
+    "NO_COLOR",
+];
+
 pub const PASS: &str = "correct horse battery staple";
 
 /// A temp dir holding a store (and maybe a key file), and how to unlock it.
@@ -105,14 +116,7 @@ impl Env {
     /// The binary with a clean environment pointing at this store, and nothing to unlock it.
     pub fn bare(&self) -> Command {
         let mut c = Command::cargo_bin("tokman").expect("binary");
-        for var in [
-            "TOKMAN_STORE",
-            "TOKMAN_KEY_FILE",
-            "TOKMAN_PASSPHRASE",
-            "TOKMAN_PASSPHRASE_FILE",
-            "TOKMAN_NEW_PASSPHRASE",
-            "NO_COLOR",
-        ] {
+        for var in TOKMAN_VARS {
             c.env_remove(var);
         }
         c.env("TOKMAN_STORE", &self.store);
