@@ -241,7 +241,7 @@ pub fn verify_in(
         let event = Event::new(Kind::VerifyRefused)
             .token(&stored.record.id, &stored.record.user)
             .detail("invalid: wrong secret");
-        tx.append(event, now)?;
+        tx.append_refusal(event, now)?;
         return Ok(Verdict {
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
@@ -262,7 +262,7 @@ pub fn verify_in(
             let event = Event::new(Kind::VerifyRefused)
                 .token(&stored.record.id, &stored.record.user)
                 .detail(format!("{}: {reason}", outcome.as_str()));
-            tx.append(event, now)?;
+            tx.append_refusal(event, now)?;
         }
     }
     Ok(Verdict {
@@ -362,7 +362,7 @@ pub struct Purged {
 }
 
 /// Delete expired tokens (and revoked ones with `revoked`), and audit events older than the
-/// store's retention. Revoked ids stay in the revocation list forever.
+/// store's retention. Refused (exit 12, nothing deleted) when the audit chain is not intact.
 pub fn purge(
     store: &mut Store,
     unlocked: &Unlocked,
@@ -371,6 +371,9 @@ pub fn purge(
     now: Timestamp,
 ) -> Result<Purged> {
     let mut tx = store.write(unlocked)?;
+    // Nothing is deleted from a store that does not check out: retention reads event times,
+    // and those are only trusted from an intact chain.
+    tx.check_chain()?;
     let settings = tx.settings()?;
     let mut ids: Vec<TokenId> = Vec::new();
     tx.each_token(None, |s| {

@@ -100,6 +100,7 @@ pub fn entry_json(e: &Entry) -> Value {
         "user": e.event.user,
         "detail": e.event.detail,
         "slot": e.event.slot,
+        "count": e.count,
     })
 }
 

@@ -76,7 +76,7 @@ fn bad_store_files_are_refused_unchanged_without_a_panic() {
     std::fs::copy(&env.store, &newer).unwrap();
     {
         let c = rusqlite::Connection::open(&newer).unwrap();
-        c.pragma_update(None, "user_version", 2).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
         c.close().unwrap();
     }
     let mut garbage = Vec::new();
