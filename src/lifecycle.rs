@@ -249,7 +249,18 @@ pub fn rotate(
         }
         Status::Active => {}
     }
-    let expires_at = expiry(settings, expires_in, now)?;
+    let expires_at = match expires_in {
+        Some(_) => expiry(settings, expires_in, now)?,
+        // The successor lives as long as the original was given (a 1-hour token stays a 1-hour
+        // token), within the store's maximum as it is now.
+        None => {
+            let lifetime = old
+                .expires_at
+                .saturating_sub(old.created_at)
+                .clamp(1, settings.max_lifetime.as_secs());
+            now.saturating_add(lifetime)
+        }
+    };
     let successor = Record {
         id: new_id.clone(),
         user: old.user.clone(),
@@ -566,8 +577,31 @@ mod tests {
         assert_eq!(new.rate_limits, old.rate_limits);
         assert_eq!(new.allowed_ips, old.allowed_ips);
         assert_eq!(new.allowed_origins, old.allowed_origins);
-        assert_eq!(new.expires_at, T0 + 100 + 180 * DAY);
+        // The successor keeps the original's lifetime (one day), not the store's maximum.
+        assert_eq!(new.expires_at, T0 + 100 + DAY);
         assert_eq!(new.status(T0 + 100), Status::Active);
+    }
+
+    #[test]
+    fn rotate_keeps_the_lifetime_within_the_maximum_unless_told_otherwise() {
+        let s = Settings::default();
+        let mut req = request("shorty");
+        req.expires_in = Some(Span::from_secs(3600));
+        let mut old = issue(&s, req, id("tm_aaaaaaaaaaaa"), T0).unwrap();
+        let mut copy = old.clone();
+        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), None, T0 + 600).unwrap();
+        assert_eq!(new.expires_at - new.created_at, 3600);
+        let asked = Some(Span::from_secs(2 * DAY));
+        let new = rotate(&s, &mut copy, id("tm_cccccccccccc"), asked, T0 + 600).unwrap();
+        assert_eq!(new.expires_at, T0 + 600 + 2 * DAY);
+        // A store whose maximum has since become shorter than the original lifetime caps it.
+        let mut long = issue(&s, request("long"), id("tm_dddddddddddd"), T0).unwrap();
+        let shorter = Settings {
+            max_lifetime: Span::from_secs(DAY),
+            ..Settings::default()
+        };
+        let new = rotate(&shorter, &mut long, id("tm_eeeeeeeeeeee"), None, T0 + 1).unwrap();
+        assert_eq!(new.expires_at, T0 + 1 + DAY);
     }
 
     #[test]
