@@ -55,8 +55,8 @@ complete -c tokman -n "__fish_tokman_using_subcommand init" -s V -l version -d '
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l name -d 'A short name for the token' -r
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l description -d 'What the token is for' -r
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l scope -d 'Grant a scope, like posts:read or posts:* (repeatable)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d 'Expire sooner than the store\'s maximum lifetime (90s, 15m, 12h, 30d)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)' -r
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d 'Expire sooner than the store\'s maximum lifetime (90s, 15m, 12h, 30d, 2w)' -r
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)' -r
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F

@@ -235,10 +235,10 @@ pub struct GenerateArgs {
     /// Grant a scope, like posts:read or posts:* (repeatable)
     #[arg(long, value_name = "S", value_parser = parse_scope)]
     pub scope: Vec<Scope>,
-    /// Expire sooner than the store's maximum lifetime (90s, 15m, 12h, 30d)
+    /// Expire sooner than the store's maximum lifetime (90s, 15m, 12h, 30d, 2w)
     #[arg(long, value_name = "DUR", value_parser = parse_span)]
     pub expires_in: Option<Span>,
-    /// Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)
+    /// Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)
     #[arg(long, value_name = "N/UNIT", value_parser = parse_rate, conflicts_with = "no_rate_limit")]
     pub rate_limit: Vec<RateLimit>,
     /// No rate limit, even if the store has default limits

@@ -121,6 +121,7 @@ pub enum Per {
     Min,
     H,
     Day,
+    Week,
 }
 
 impl Per {
@@ -131,6 +132,7 @@ impl Per {
             Per::Min => 60,
             Per::H => 3_600,
             Per::Day => 86_400,
+            Per::Week => 604_800,
         }
     }
 
@@ -141,6 +143,7 @@ impl Per {
             Per::Min => "min",
             Per::H => "h",
             Per::Day => "day",
+            Per::Week => "week",
         }
     }
 }
@@ -180,7 +183,7 @@ impl RateLimit {
         let t = s.trim();
         let invalid = || {
             Error::usage(format!(
-                "invalid rate limit `{}`: expected N/UNIT with N a whole number from 1 to {} and UNIT one of s, min, h, day, like 60/min",
+                "invalid rate limit `{}`: expected N/UNIT with N a whole number from 1 to {} and UNIT one of s, m (or min), h, d (or day), w (or week), like 60/min",
                 quote(t),
                 u32::MAX
             ))
@@ -192,9 +195,10 @@ impl RateLimit {
         let limit: u32 = n.parse().map_err(|_| invalid())?;
         let per = match unit {
             "s" => Per::S,
-            "min" => Per::Min,
+            "m" | "min" => Per::Min,
             "h" => Per::H,
-            "day" => Per::Day,
+            "d" | "day" => Per::Day,
+            "w" | "week" => Per::Week,
             _ => return Err(invalid()),
         };
         if limit == 0 {
@@ -533,12 +537,26 @@ mod tests {
         assert_eq!(RateLimit::parse("5/h").unwrap().per.secs(), 3600);
         assert_eq!(RateLimit::parse("5/day").unwrap().per.secs(), 86_400);
         assert_eq!(RateLimit::parse("4294967295/s").unwrap().limit, u32::MAX);
+        // Every unit a duration takes, and the long forms.
+        for (text, secs, shown) in [
+            ("60/m", 60, "60/min"),
+            ("10000/d", 86_400, "10000/day"),
+            ("3/w", 604_800, "3/week"),
+            ("3/week", 604_800, "3/week"),
+        ] {
+            let r = RateLimit::parse(text).unwrap();
+            assert_eq!(
+                (r.per.secs(), r.to_string().as_str()),
+                (secs, shown),
+                "{text}"
+            );
+        }
         for bad in [
             "",
             "60",
             "-1/min",
             "+1/min",
-            "60/m",
+            "60/mins",
             "60/minute",
             "60/MIN",
             "1.5/s",

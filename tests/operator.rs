@@ -41,3 +41,40 @@ fn rotate_keeps_a_short_lived_token_short_lived() {
     r.ok();
     assert_eq!(lifetime(&r.json()), 2 * 86_400);
 }
+
+#[test]
+fn every_unit_of_the_duration_rules_is_accepted_by_generate() {
+    let env = Env::new();
+    let r = env.run(&[
+        "generate",
+        "units",
+        "--expires-in",
+        "15min",
+        "--rate-limit",
+        "60/m",
+        "--rate-limit",
+        "10000/d",
+        "--rate-limit",
+        "5/w",
+        "--json",
+    ]);
+    r.ok();
+    let t = r.json();
+    assert_eq!(lifetime(&t), 900);
+    assert_eq!(
+        t["rate_limits"],
+        serde_json::json!([
+            {"limit": 60, "per": "min"},
+            {"limit": 10000, "per": "day"},
+            {"limit": 5, "per": "week"}
+        ])
+    );
+    let r = env.run(&["generate", "weeks", "--expires-in", "2w", "--json"]);
+    r.ok();
+    assert_eq!(lifetime(&r.json()), 14 * 86_400);
+    for bad in ["15mins", "2W", "1 min"] {
+        env.run(&["generate", "bad", "--expires-in", bad]).code(2);
+    }
+    env.run(&["generate", "bad", "--rate-limit", "60/minute"])
+        .code(2);
+}
