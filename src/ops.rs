@@ -139,19 +139,43 @@ pub fn revoke(
     reason: Option<String>,
     now: Timestamp,
 ) -> Result<(Stored, Revocation, Option<Entry>)> {
+    let mut all = revoke_all(store, unlocked, std::slice::from_ref(which), reason, now)?;
+    all.pop()
+        .ok_or_else(|| Error::internal("revoke returned no token"))
+}
+
+/// Revoke several tokens in one transaction: all of them, or (when one is not found) none.
+/// Each revoked token has its own event; an already revoked one is left as it is.
+pub fn revoke_all(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    targets: &[Which],
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<Vec<(Stored, Revocation, Option<Entry>)>> {
     let mut tx = store.write(unlocked)?;
-    let mut stored = find(&tx, which, now)?;
-    let outcome = lifecycle::revoke(&mut stored.record, reason.clone(), now);
-    if outcome == Revocation::AlreadyRevoked {
-        return Ok((stored, outcome, None));
+    let mut done: Vec<(Stored, Revocation, Option<Entry>)> = Vec::new();
+    for which in targets {
+        let mut stored = find(&tx, which, now)?;
+        if done.iter().any(|(s, _, _)| s.record.id == stored.record.id) {
+            continue;
+        }
+        let outcome = lifecycle::revoke(&mut stored.record, reason.clone(), now);
+        if outcome == Revocation::AlreadyRevoked {
+            done.push((stored, outcome, None));
+            continue;
+        }
+        tx.update(&stored, false)?;
+        let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
+        event.detail.clone_from(&reason);
+        let entry = tx.append(event, now)?;
+        done.push((stored, outcome, Some(entry)));
     }
-    tx.update(&stored, false)?;
-    let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
-    event.detail = reason;
-    let entry = tx.append(event, now)?;
-    tx.touch_slot(now)?;
-    tx.commit()?;
-    Ok((stored, outcome, Some(entry)))
+    if done.iter().any(|(_, _, e)| e.is_some()) {
+        tx.touch_slot(now)?;
+        tx.commit()?;
+    }
+    Ok(done)
 }
 
 /// Revoke and issue the successor in one transaction: if anything fails, the old token stays

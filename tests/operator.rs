@@ -78,3 +78,144 @@ fn every_unit_of_the_duration_rules_is_accepted_by_generate() {
     env.run(&["generate", "bad", "--rate-limit", "60/minute"])
         .code(2);
 }
+
+#[test]
+fn revoke_takes_several_ids_all_or_nothing() {
+    let env = Env::new();
+    let a = env.generate("ann", &[]);
+    let b = env.generate("ben", &[]);
+    let c = env.generate("cat", &[]);
+    let (ia, ib, ic) = (Env::id_of(&a), Env::id_of(&b), Env::id_of(&c));
+    // One unknown id: nothing is revoked.
+    let r = env.run(&["revoke", &ia, &ib, "tm_000000000000", "--yes"]);
+    r.code(8);
+    assert!(r.stderr.contains("tm_000000000000"), "{}", r.stderr);
+    env.verify(&a, &[]).ok();
+    env.verify(&b, &[]).ok();
+    // Both, in one go, with an event each; --json gives an array for several.
+    let r = env.run(&[
+        "revoke",
+        &ia,
+        &ib,
+        "--yes",
+        "--json",
+        "--reason",
+        "offboarded",
+    ]);
+    r.ok();
+    let records = r.json();
+    let ids: Vec<&str> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [ia.as_str(), ib.as_str()]);
+    assert!(
+        r.stderr.contains(&format!("revoked {ia} of ann")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("revoked {ib} of ben")),
+        "{}",
+        r.stderr
+    );
+    env.verify(&a, &[]).code(4);
+    env.verify(&b, &[]).code(4);
+    env.verify(&c, &[]).ok();
+    let events = env.run(&["audit", "--json"]).json();
+    let revokes: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "revoke")
+        .map(|e| (e["id"].as_str().unwrap(), e["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        revokes,
+        [(ia.as_str(), "offboarded"), (ib.as_str(), "offboarded")]
+    );
+    // Again, with a live one among them: the revoked ones are said to be so, the live one goes.
+    let r = env.run(&["revoke", &ia, &ic, "--yes"]);
+    r.ok();
+    assert!(r.stderr.contains("already revoked"), "{}", r.stderr);
+    env.verify(&c, &[]).code(4);
+    // One id with --json is still one record.
+    let r = env.run(&["revoke", &ia, "--yes", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["id"], ia.as_str());
+    // Ids and --user do not mix.
+    env.run(&["revoke", &ia, "--user", "ann", "--yes"]).code(2);
+}
+
+fn help(args: &[&str]) -> String {
+    let out = assert_cmd::Command::cargo_bin("tokman")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_keeps_global_options_apart_and_verify_lists_its_exit_codes() {
+    for args in [
+        &["completions", "--help"][..],
+        &["list", "--help"],
+        &["generate", "-h"],
+    ] {
+        let text = help(args);
+        let (own, global) = text
+            .split_once("Global options:")
+            .unwrap_or_else(|| panic!("{args:?}: no Global options heading:\n{text}"));
+        assert!(!own.contains("--key-file"), "{args:?}:\n{text}");
+        assert!(global.contains("--key-file"), "{args:?}:\n{text}");
+    }
+    for args in [&["verify", "--help"][..], &["verify", "-h"]] {
+        let text = help(args);
+        for line in [
+            "0   valid",
+            "3   expired",
+            "4   revoked",
+            "6   rate limited",
+            "12  store",
+        ] {
+            assert!(text.contains(line), "{args:?} lacks {line:?}:\n{text}");
+        }
+    }
+    let man = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/tokman-verify.1"))
+        .unwrap();
+    assert!(man.contains(".SH \"EXIT STATUS\""), "{man}");
+    let man = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/man/tokman-generate.1"
+    ))
+    .unwrap();
+    let synopsis = man.split(".SH SYNOPSIS").nth(1).unwrap();
+    let synopsis = synopsis.split(".SH").next().unwrap();
+    for part in [
+        r"\fIUSER\fR",
+        r"\-\-name\fR \fIN\fR",
+        r"\-\-scope\fR \fIS\fR]...",
+    ] {
+        assert!(
+            synopsis.contains(part),
+            "synopsis lacks {part}:\n{synopsis}"
+        );
+    }
+}
+
+#[test]
+fn tokman_version_prints_the_version_and_user_names_do_not_complete_as_files() {
+    let text = help(&["version"]);
+    assert_eq!(text, format!("tokman {}\n", env!("CARGO_PKG_VERSION")));
+    let bash = help(&["completions", "zsh"]);
+    for line in bash.lines().filter(|l| l.contains("'--user=[")) {
+        assert!(
+            !line.contains("_files") && !line.contains("_default"),
+            "{line}"
+        );
+    }
+}

@@ -127,6 +127,10 @@ pub fn read_token_stdin(cfg: &Config) -> Result<std::result::Result<String, Malf
 
 /// Run the parsed command; the exit code on success (0, or `verify`'s outcome).
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Command::Version = &cli.command {
+        out(&format!("tokman {}\n", env!("CARGO_PKG_VERSION")))?;
+        return Ok(0);
+    }
     if let Command::Completions { shell } = &cli.command {
         out(&String::from_utf8_lossy(&crate::manpage::completion(
             *shell,
@@ -154,6 +158,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Purge(a) => purge::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Key(k) => key::run(&ctx, k),
-        Command::Completions { .. } => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     }
 }
