@@ -417,7 +417,7 @@ pub struct PurgeArgs {
     /// Print nothing unless something was purged or went wrong
     #[arg(long, short = 'q', conflicts_with = "json")]
     pub quiet: bool,
-    /// Print {"purged": N, "ids": [...]}
+    /// Print {"purged": N, "ids": [...], "dry_run": false}
     #[arg(long)]
     pub json: bool,
 }

@@ -218,6 +218,8 @@ pub struct Verdict {
     pub reason: String,
     /// The token's record once it is identified (its secret matched).
     pub record: Option<Record>,
+    /// When a rate-limited token may be used again.
+    pub retry_at: Option<Timestamp>,
 }
 
 impl Verdict {
@@ -226,6 +228,7 @@ impl Verdict {
             outcome: Outcome::Malformed,
             reason: reason.to_owned(),
             record: None,
+            retry_at: None,
         }
     }
 }
@@ -259,6 +262,7 @@ pub fn verify_in(
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
             record: None,
+            retry_at: None,
         });
     };
     if !tx.secret_matches(&stored, presented.text()) {
@@ -270,12 +274,14 @@ pub fn verify_in(
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
             record: None,
+            retry_at: None,
         });
     }
     let Decision {
         outcome,
         reason,
         usage,
+        retry_at,
     } = lifecycle::decide(&stored.record, &stored.usage, check, now);
     match usage {
         Some(usage) => {
@@ -289,10 +295,17 @@ pub fn verify_in(
             tx.append_refusal(event, now)?;
         }
     }
+    // The event's detail is stable (no relative time), so repeats count into one event; the
+    // answer says when to try again.
+    let reason = match retry_at {
+        Some(at) => format!("{reason}; it frees up in {}s", at.saturating_sub(now)),
+        None => reason,
+    };
     Ok(Verdict {
         outcome,
         reason,
         record: Some(stored.record),
+        retry_at,
     })
 }
 

@@ -305,3 +305,34 @@ fn a_clock_that_went_back_starts_a_new_refusal_event() {
         [1, 1]
     );
 }
+
+#[test]
+fn rate_limited_refusals_record_a_stable_reason_and_count_together() {
+    let mut f = fixture(Settings::default());
+    let mut req = request("a");
+    req.rate_limits = Some(vec![tokman::policy::RateLimit::parse("1/min").unwrap()]);
+    let issued = ops::generate(&mut f.store, &f.unlocked, req, T0).unwrap();
+    let presented = token::parse(issued.token.expose()).unwrap();
+    let check = Check::default();
+    let first = ops::verify(&mut f.store, &f.unlocked, &presented, &check, T0 + 1).unwrap();
+    assert_eq!(first.outcome, Outcome::Valid);
+    for (now, left) in [(T0 + 2, 59), (T0 + 30, 31)] {
+        let v = ops::verify(&mut f.store, &f.unlocked, &presented, &check, now).unwrap();
+        assert_eq!(v.outcome, Outcome::RateLimited);
+        assert_eq!(v.retry_at, Some(T0 + 61));
+        assert!(
+            v.reason.ends_with(&format!("it frees up in {left}s")),
+            "{}",
+            v.reason
+        );
+    }
+    let r = refusals(&mut f);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 2);
+    assert!(
+        !r[0].2.contains("frees up"),
+        "a relative time in the log: {}",
+        r[0].2
+    );
+    assert!(r[0].2.starts_with("rate_limited: "), "{}", r[0].2);
+}

@@ -219,3 +219,62 @@ fn tokman_version_prints_the_version_and_user_names_do_not_complete_as_files() {
         );
     }
 }
+
+#[test]
+fn verify_json_answers_even_when_the_store_cannot_be_used() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    // Missing store: exit 10, and still one document on stdout.
+    let missing = Env::empty();
+    let r = Env::output({
+        let mut c = missing.bare();
+        c.args(["verify", "--json"])
+            .write_stdin(format!("{token}\n"));
+        c
+    });
+    r.code(10);
+    let doc = r.json();
+    assert_eq!(doc["valid"], false);
+    assert_eq!(doc["outcome"], "error");
+    assert!(
+        doc["reason"].as_str().unwrap().contains("no store"),
+        "{doc}"
+    );
+    for key in ["id", "user", "scopes", "expires_at"] {
+        assert!(doc[key].is_null(), "{doc}");
+    }
+    // Locked (no key given, no terminal): exit 11, a document.
+    let r = Env::output({
+        let mut c = env.bare();
+        c.args(["verify", "--json"])
+            .write_stdin(format!("{token}\n"));
+        c
+    });
+    r.code(11);
+    assert_eq!(r.json()["outcome"], "error");
+    // Without --json, nothing on stdout.
+    let r = Env::output({
+        let mut c = missing.bare();
+        c.arg("verify").write_stdin(format!("{token}\n"));
+        c
+    });
+    r.code(10);
+    assert!(r.stdout.is_empty(), "{r:?}");
+}
+
+#[test]
+fn purge_json_says_whether_it_was_a_dry_run() {
+    let env = Env::new();
+    let t = env.generate("gone", &[]);
+    env.run(&["revoke", &Env::id_of(&t), "--yes"]).ok();
+    let r = env.run(&["purge", "--revoked", "--dry-run", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["dry_run"], true);
+    assert_eq!(r.json()["purged"], 1);
+    env.verify(&t, &[]).code(4);
+    let r = env.run(&["purge", "--revoked", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["dry_run"], false);
+    assert_eq!(r.json()["purged"], 1);
+    env.verify(&t, &[]).code(1);
+}
