@@ -20,20 +20,15 @@ use crate::error::{Error, Result};
 /// How many characters of a bad value an error message shows.
 const QUOTE_MAX: usize = 64;
 
-/// A bad value made safe to put between backticks in a message: control characters escaped
-/// (no terminal escapes or line breaks from user input) and long values cut short.
+/// A bad value made safe to put between backticks in a message: through the one escaper,
+/// [`crate::render::escape`] (control and format characters escaped), and long values cut
+/// short.
 pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(QUOTE_MAX * 2));
-    for (i, c) in s.chars().enumerate() {
-        if i == QUOTE_MAX {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let mut chars = s.chars();
+    let head: String = chars.by_ref().take(QUOTE_MAX).collect();
+    let mut out = crate::render::escape(&head).into_owned();
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
@@ -455,6 +450,7 @@ mod tests {
         assert_eq!(quote("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
         assert_eq!(quote(&"x".repeat(1000)), format!("{}…", "x".repeat(64)));
         assert_eq!(quote("é"), "é");
+        assert_eq!(quote("a\u{202e}b\u{2066}"), "a\\u{202e}b\\u{2066}");
     }
 
     #[test]
