@@ -1,7 +1,7 @@
 //! The `tokman` binary: parse, run, report. The only place that prints an error and exits.
 //!
-//! Everything it writes to stderr goes through `cmd::write_stderr`, which escapes control and
-//! format characters.
+//! Everything it writes to stderr goes through `cmd::write_stderr`, which shows anything
+//! token-shaped as its id and `_…` and escapes control and format characters.
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stderr)]
 
@@ -47,8 +47,8 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_byte(e.exit_code()));
         }
         // A usage error (exit 2), with clap's suggestions for typos. It quotes the bad value,
-        // which may hold escape sequences: rendered to plain text (clap's `Display` drops its
-        // styling) and written through the one escaper.
+        // which may be a pasted token or hold escape sequences: rendered to plain text (clap's
+        // `Display` drops its styling) and written through the one redaction.
         Err(e) => {
             write_stderr(&e.render().to_string());
             return ExitCode::from(exit_byte(e.exit_code()));

@@ -1,9 +1,10 @@
 //! Rendering: the JSON documents of the contract, tables, relative times, and the one-time box
 //! around a new token.
 //!
-//! Text a user typed (names, descriptions, reasons, user names) may hold escape sequences or bidi
-//! controls; [`escape`] (the one escaper, which `policy::quote` and stderr use too) makes it safe before it reaches a terminal, while `--json` keeps the exact string.
-//! Nothing here decides anything or touches the store.
+//! Text a user typed (names, descriptions, reasons, user names) may hold escape sequences, bidi
+//! controls or a pasted token; [`escape`] (the one escaper, which `policy::quote` and stderr use
+//! too) redacts and escapes it before it reaches a terminal, while `--json` keeps the exact
+//! string. Nothing here decides anything or touches the store.
 
 use std::borrow::Cow;
 
@@ -119,14 +120,16 @@ enum Keep {
     Newline,
 }
 
-/// The one escaper: every hidden character written as Rust writes it (`\u{202e}`, `\u{1b}`,
-/// `\n`), so it is seen, not obeyed. Pure ASCII in, the same ASCII out; nothing else is changed.
+/// The one escaper: token-shaped text redacted ([`crate::token::redact`]), then every hidden
+/// character written as Rust writes it (`\u{202e}`, `\u{1b}`, `\n`), so it is seen, not
+/// obeyed. Pure ASCII in, the same ASCII out; nothing else is changed.
 fn shown(s: &str, keep: Keep) -> Cow<'_, str> {
+    let s = crate::token::redact(s);
     let escaped = |c: char| {
         hidden(c) && !(keep == Keep::Zwj && c == ZWJ) && !(keep == Keep::Newline && c == '\n')
     };
     if !s.chars().any(escaped) {
-        return Cow::Borrowed(s);
+        return s;
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -140,7 +143,7 @@ fn shown(s: &str, keep: Keep) -> Cow<'_, str> {
 }
 
 /// Text a user gave (a user name, token name, reason, label, audit detail), as every table and
-/// message shows it: control and format characters escaped. `--json` keeps
+/// message shows it: tokens redacted, control and format characters escaped. `--json` keeps
 /// the exact string instead.
 pub fn escape(s: &str) -> Cow<'_, str> {
     shown(s, Keep::Nothing)
@@ -549,6 +552,17 @@ mod tests {
             "error: bad `x\\u{202e}\\u{1b}[2J`\n\nUsage: tokman\n"
         );
         assert_eq!(for_stderr("tab\there\r"), "tab\\there\\r");
+    }
+
+    #[test]
+    fn shown_text_never_holds_a_token() {
+        let token = "tm_4f7k2m9q0xyz_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm";
+        for f in [escape, escape_description, for_stderr] {
+            assert_eq!(
+                f(&format!("user {token}\u{202e}")),
+                "user tm_4f7k2m9q0xyz_…\\u{202e}"
+            );
+        }
     }
 
     proptest::proptest! {

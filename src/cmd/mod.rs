@@ -98,10 +98,10 @@ pub fn now() -> Timestamp {
 
 /// The one way tokman writes to stderr, used by `main` for errors, hints, clap's usage errors
 /// and the panic message, and by [`say`] and [`warn`] for everything else. The text goes through
-/// [`render::for_stderr`]: control and format characters are escaped, line breaks kept. So
-/// whatever a message quotes (a mistyped flag's value, a user name, a store path) cannot put a
-/// terminal escape or a bidi override on stderr, which ends up in terminals, logs and cron
-/// mail. A closed stderr is not worth failing a command over.
+/// [`render::for_stderr`]: anything token-shaped is shown as its id and `_…`, control and format
+/// characters are escaped, line breaks kept. So whatever a message quotes (a mistyped flag's
+/// value, a user name, a store path) cannot put a secret or a terminal escape on stderr, which
+/// ends up in terminals, logs and cron mail. A closed stderr is not worth failing a command over.
 pub fn write_stderr(text: &str) {
     let shown = render::for_stderr(text);
     let _ = io::stderr().lock().write_all(shown.as_bytes());
