@@ -20,20 +20,17 @@ use crate::error::{Error, Result};
 /// How many characters of a bad value an error message shows.
 const QUOTE_MAX: usize = 64;
 
-/// A bad value made safe to put between backticks in a message: control characters escaped
-/// (no terminal escapes or line breaks from user input) and long values cut short.
+/// A bad value made safe to put between backticks in a message: through the one escaper,
+/// [`crate::render::escape`] (anything token-shaped shown as its id and `_…`, control and format
+/// characters escaped), and long values cut short. Redacted before it is cut, so a cut can
+/// never leave a secret's first characters showing.
 pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(QUOTE_MAX * 2));
-    for (i, c) in s.chars().enumerate() {
-        if i == QUOTE_MAX {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let redacted = crate::token::redact(s);
+    let mut chars = redacted.chars();
+    let head: String = chars.by_ref().take(QUOTE_MAX).collect();
+    let mut out = crate::render::escape(&head).into_owned();
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
@@ -459,6 +456,22 @@ mod tests {
         assert_eq!(quote("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
         assert_eq!(quote(&"x".repeat(1000)), format!("{}…", "x".repeat(64)));
         assert_eq!(quote("é"), "é");
+        assert_eq!(quote("a\u{202e}b\u{2066}"), "a\\u{202e}b\\u{2066}");
+    }
+
+    #[test]
+    fn quoting_never_shows_a_token() {
+        let token = crate::token::Token::generate(&Default::default(), &mut rand::rng());
+        let id = token.id();
+        let secret = &token.expose()[id.as_str().len() + 1..];
+        assert_eq!(quote(token.expose()), format!("{id}_…"));
+        // Cut first, 18 characters of the body would be left, too few to count as token-shaped.
+        let long = format!("{} {}", "x".repeat(29), token.expose());
+        assert!(!quote(&long).contains(&secret[..10]), "{}", quote(&long));
+        assert_eq!(
+            quote(&format!("\u{1b}[2J{}", token.expose())),
+            format!("\\u{{1b}}[2J{id}_…")
+        );
     }
 
     #[test]

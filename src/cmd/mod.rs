@@ -1,14 +1,19 @@
 //! One module per subcommand, each a `run` that takes its parsed arguments and the resolved
 //! [`Ctx`]: open and unlock the store, call `ops`, render. `main` dispatches through [`run`].
+//!
+//! Nothing here or below writes to stderr but through [`write_stderr`] (and the terminal
+//! prompts, whose text [`Shown`] passes through the same escaper).
+#![deny(clippy::print_stderr)]
 
 use std::io::{self, Read, Write};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
 use crate::lifecycle::Timestamp;
 use crate::prompt::Prompter;
-use crate::render::Style;
+use crate::render::{self, Style};
 use crate::store::{Durability, Store, Unlock, Unlocked};
 use crate::token::Malformed;
 
@@ -62,6 +67,24 @@ impl Ctx<'_> {
     }
 }
 
+/// A prompter whose questions are shown as every other message is: a prompt names a store
+/// path and a confirmation a user name, and both are the user's text, written to the terminal.
+struct Shown<'a>(&'a dyn Prompter);
+
+impl Prompter for Shown<'_> {
+    fn passphrase(&self, prompt: &str) -> Result<Passphrase> {
+        self.0.passphrase(&render::escape(prompt))
+    }
+
+    fn new_passphrase(&self) -> Result<Passphrase> {
+        self.0.new_passphrase()
+    }
+
+    fn confirm(&self, question: &str) -> Result<bool> {
+        self.0.confirm(&render::escape(question))
+    }
+}
+
 /// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).
 pub fn require_yes(cfg: &Config, yes: bool, verb: &str) -> Result<()> {
     if yes || cfg.terminal.stdin {
@@ -79,9 +102,20 @@ pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
 }
 
-/// Talk for people, on stderr. A closed stderr is not worth failing a command over.
+/// The one way tokman writes to stderr, used by `main` for errors, hints, clap's usage errors
+/// and the panic message, and by [`say`] and [`warn`] for everything else. The text goes through
+/// [`render::for_stderr`]: anything token-shaped is shown as its id and `_…`, control and format
+/// characters are escaped, line breaks kept. So whatever a message quotes (a mistyped flag's
+/// value, a user name, a store path) cannot put a secret or a terminal escape on stderr, which
+/// ends up in terminals, logs and cron mail. A closed stderr is not worth failing a command over.
+pub fn write_stderr(text: &str) {
+    let shown = render::for_stderr(text);
+    let _ = io::stderr().lock().write_all(shown.as_bytes());
+}
+
+/// Talk for people, on stderr, one message and a line break.
 pub fn say(msg: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{msg}");
+    write_stderr(&format!("{msg}\n"));
 }
 
 pub fn warn(msg: impl std::fmt::Display) {
@@ -145,7 +179,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     let ctx = Ctx {
         cfg: &cfg,
-        prompter,
+        prompter: &Shown(prompter),
     };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
