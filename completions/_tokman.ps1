@@ -160,7 +160,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be deleted, delete nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"purged": N, "ids": [...]}')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"purged": N, "ids": [...], "dry_run": false}')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -149,7 +149,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --dry-run 'Say what would be deleted, delete nothing'
             cand -q 'Print nothing unless something was purged or went wrong'
             cand --quiet 'Print nothing unless something was purged or went wrong'
-            cand --json 'Print {"purged": N, "ids": [...]}'
+            cand --json 'Print {"purged": N, "ids": [...], "dry_run": false}'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

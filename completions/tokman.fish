@@ -122,7 +122,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand purge" -l passphrase-file 
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l revoked -d 'Also delete revoked tokens'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l dry-run -d 'Say what would be deleted, delete nothing'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s q -l quiet -d 'Print nothing unless something was purged or went wrong'
-complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...]}'
+complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...], "dry_run": false}'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r -f
