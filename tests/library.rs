@@ -134,7 +134,7 @@ fn rotate_is_atomic_and_revocation_sticks() {
 }
 
 #[test]
-fn purge_deletes_what_expired_and_keeps_revoked_ids_dead() {
+fn purge_deletes_what_expired_and_revoked_tokens_stay_dead() {
     let mut f = fixture(Settings::default());
     let mut short = request("a");
     short.expires_in = Some(Span::from_secs(60));
