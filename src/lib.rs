@@ -6,6 +6,7 @@
 //! - [`token`], [`duration`], [`policy`]: the values users type, parsed strictly;
 //! - [`crypto`]: the only door to encryption, key derivation and MACs;
 //! - [`store`]: SQLite, sealed rows, unlock slots and the audit chain;
+//! - [`file_safety`]: who may own and write the store's files, checked before SQLite opens them;
 //! - [`ops`]: each command's transaction, joining rules and store;
 //! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line;
 //! - [`manpage`]: man pages and completion scripts generated from [`cli`].
@@ -18,6 +19,7 @@ pub mod config;
 pub mod crypto;
 pub mod duration;
 pub mod error;
+pub mod file_safety;
 pub mod lifecycle;
 pub mod manpage;
 pub mod ops;

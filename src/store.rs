@@ -221,6 +221,7 @@ impl Store {
     /// Open an existing store without unlocking it. Checks, before anything could write, that
     /// the file is a tokman store of a schema this build knows.
     pub fn open(path: &Path, durability: Durability) -> Result<Store> {
+        crate::file_safety::check_store_files(path)?;
         match fs::metadata(path) {
             Ok(m) if m.is_file() => {}
             Ok(_) => {
@@ -328,6 +329,7 @@ impl Store {
             _ => PathBuf::from("."),
         };
         create_private_dir(&dir)?;
+        crate::file_safety::check_new_store_dir(&dir)?;
         let file_name = path
             .file_name()
             .ok_or_else(|| Error::usage(format!("{} is not a file path", path.display())))?;
