@@ -6,7 +6,7 @@
 //! - [`token`], [`duration`], [`policy`]: the values users type, parsed strictly;
 //! - [`crypto`]: the only door to encryption, key derivation and MACs;
 //! - [`store`]: SQLite, sealed rows, unlock slots and the audit chain;
-//! - [`file_safety`]: who may own and write the store's files, checked before SQLite opens them;
+//! - [`file_safety`], [`key_file`]: who may touch the store's files, and reading what unlocks it;
 //! - [`ops`]: each command's transaction, joining rules and store;
 //! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line;
 //! - [`manpage`]: man pages and completion scripts generated from [`cli`].
@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod duration;
 pub mod error;
 pub mod file_safety;
+pub mod key_file;
 pub mod lifecycle;
 pub mod manpage;
 pub mod ops;
