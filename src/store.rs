@@ -12,7 +12,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,6 +23,7 @@ use crate::audit::{Entry, Event, Intact, Kind};
 use crate::crypto::{self, KdfParams, KeyFileKey, Keys, MasterKey, Passphrase, Unauthentic};
 use crate::error::{Error, Result};
 use crate::integrity::{self, EMPTY, Hash, Head, Nodes, Root};
+pub use crate::key_file::{read_key_file, write_key_file};
 use crate::lifecycle::{Record, Settings, Timestamp, Usage};
 use crate::token::{Prefix, TokenId};
 
@@ -249,6 +249,7 @@ impl Store {
     /// Open an existing store without unlocking it. Checks, before anything could write, that
     /// the file is a tokman store of a schema this build knows.
     pub fn open(path: &Path, durability: Durability) -> Result<Store> {
+        crate::file_safety::check_store_files(path)?;
         match fs::metadata(path) {
             Ok(m) if m.is_file() => {}
             Ok(_) => {
@@ -357,6 +358,7 @@ impl Store {
             _ => PathBuf::from("."),
         };
         create_private_dir(&dir)?;
+        crate::file_safety::check_new_store_dir(&dir)?;
         let file_name = path
             .file_name()
             .ok_or_else(|| Error::usage(format!("{} is not a file path", path.display())))?;
@@ -427,9 +429,7 @@ impl Store {
             let master = match how {
                 Unlock::KeyFile(kf) => kf.unwrap(&slot_ad, &wrapped),
                 Unlock::Passphrase(p) => {
-                    let Some(params) = kdf
-                        .as_deref()
-                        .and_then(|k| serde_json::from_str::<KdfParams>(k).ok())
+                    let Some(params) = crate::key_file::slot_kdf_params(slot, kdf.as_deref())?
                     else {
                         continue;
                     };
@@ -1559,9 +1559,7 @@ impl Tx<'_> {
         let master = match current {
             Unlock::KeyFile(kf) => kf.unwrap(&slot_ad, &wrapped),
             Unlock::Passphrase(p) => {
-                let params = kdf
-                    .as_deref()
-                    .and_then(|k| serde_json::from_str(k).ok())
+                let params = crate::key_file::slot_kdf_params(self.slot, kdf.as_deref())?
                     .ok_or_else(|| tampered(format_args!("slot {}", self.slot)))?;
                 crypto::unwrap_with_passphrase(p, params, &salt, &slot_ad, &wrapped)
             }
@@ -1872,80 +1870,6 @@ fn event_mac_matches(
 ) -> bool {
     with_event_parts(prev, prev_count, seq, at, sealed, |parts| {
         keys.audit_mac_matches(parts, mac)
-    })
-}
-
-/// Write a new key file: 0600, never over an existing file.
-pub fn write_key_file(path: &Path, key: &KeyFileKey) -> Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::conflict(
-                format!("{} already exists", path.display()),
-                "tokman never overwrites a key file; choose a new path",
-            )
-        } else {
-            Error::unavailable(
-                format!("cannot create the key file {}: {e}", path.display()),
-                None,
-            )
-        }
-    })?;
-    let text = key.encode();
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| {
-            let _ = fs::remove_file(path);
-            Error::unavailable(
-                format!("cannot write the key file {}: {e}", path.display()),
-                None,
-            )
-        })
-}
-
-/// Read a key file, refusing one that others may read or write (as ssh does).
-pub fn read_key_file(path: &Path) -> Result<KeyFileKey> {
-    let locked = |m: String, h: Option<String>| Error::locked(m, h);
-    let meta = fs::metadata(path).map_err(|e| {
-        locked(
-            format!("cannot read the key file {}: {e}", path.display()),
-            None,
-        )
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(locked(
-                format!(
-                    "the key file {} is accessible by others (mode {mode:03o})",
-                    path.display()
-                ),
-                Some(format!("run `chmod 600 {}`", path.display())),
-            ));
-        }
-    }
-    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| {
-        locked(
-            format!("cannot read the key file {}: {e}", path.display()),
-            None,
-        )
-    })?);
-    KeyFileKey::decode(&bytes).ok_or_else(|| {
-        locked(
-            format!("{} is not a tokman key file", path.display()),
-            Some(
-                "key files are made by `tokman init --new-key-file` or `tokman key add-file`"
-                    .into(),
-            ),
-        )
     })
 }
 

@@ -52,6 +52,7 @@ fn a_passphrase_opens_the_store_from_the_env_or_a_file_first_line() {
     env.verify(&token, &[]).ok();
     let file = env.path("pass.txt");
     std::fs::write(&file, format!("{PASS}\nnot this line\n")).unwrap();
+    chmod(&file, 0o600);
     let r = Env::output({
         let mut c = env.bare();
         c.arg("--passphrase-file")
@@ -70,6 +71,7 @@ fn a_passphrase_opens_the_store_from_the_env_or_a_file_first_line() {
     r.ok();
     let wrong = env.path("wrong.txt");
     std::fs::write(&wrong, "not it\n").unwrap();
+    chmod(&wrong, 0o600);
     let before = env.raw_files();
     let r = Env::output({
         let mut c = env.bare();
