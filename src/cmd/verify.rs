@@ -62,10 +62,10 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
                         "scopes": null,
                         "expires_at": null,
                     });
-                    if let Err(out_err) = out(&format!("{doc}\n")) {
-                        if !matches!(out_err, Error::BrokenPipe) {
-                            warn(format_args!("could not print the result: {out_err}"));
-                        }
+                    if let Err(out_err) = out(&format!("{doc}\n"))
+                        && !matches!(out_err, Error::BrokenPipe)
+                    {
+                        warn(format_args!("could not print the result: {out_err}"));
                     }
                     return Err(e);
                 }
