@@ -10,7 +10,7 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::duration::Span;
 use crate::error::Error;
-use crate::policy::{IpAllow, Origin, RateLimit, Scope};
+use crate::policy::{IpAllow, Origin, RateLimit, Scope, TextKind};
 use crate::token::{self, Prefix, TokenId};
 
 /// The exit-code table, written once: used by `--help` and the man page.
@@ -506,23 +506,23 @@ fn parse_origin(s: &str) -> Result<Origin, Error> {
 }
 
 fn parse_user(s: &str) -> Result<String, Error> {
-    crate::policy::validate_user(s).map(|()| s.to_owned())
+    crate::policy::normalize_user(s)
 }
 
 fn parse_name(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("name", s, 256).map(|()| s.to_owned())
+    crate::policy::normalize_text("name", s, 256, TextKind::Name)
 }
 
 fn parse_label(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("label", s, 256).map(|()| s.to_owned())
+    crate::policy::normalize_text("label", s, 256, TextKind::Free)
 }
 
 fn parse_description(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("description", s, 4096).map(|()| s.to_owned())
+    crate::policy::normalize_text("description", s, 4096, TextKind::Free)
 }
 
 fn parse_reason(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("reason", s, 1024).map(|()| s.to_owned())
+    crate::policy::normalize_text("reason", s, 1024, TextKind::Free)
 }
 
 fn parse_head(s: &str) -> Result<String, Error> {

@@ -509,7 +509,7 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .db()?;
         if version == from {
-            upgrade::from_v1(&tx, &unlocked.keys, &self.store_id, &self.prefix)?;
+            let changed = upgrade::from_v1(&tx, &unlocked.keys, &self.store_id, &self.prefix)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .db()?;
             let mut t = Tx::load(
@@ -521,12 +521,12 @@ impl Store {
                 None,
             )?;
             t.check_chain()?;
-            t.append(
-                Event::new(Kind::Upgrade).detail(format!(
-                    "store upgraded from version {from} to {SCHEMA_VERSION}"
-                )),
-                now,
-            )?;
+            let mut detail = format!("store upgraded from version {from} to {SCHEMA_VERSION}");
+            for change in &changed {
+                detail.push_str("; ");
+                detail.push_str(change);
+            }
+            t.append(Event::new(Kind::Upgrade).detail(detail), now)?;
             t.commit()?;
         }
         self.version = SCHEMA_VERSION;

@@ -278,3 +278,59 @@ fn purge_json_says_whether_it_was_a_dry_run() {
     assert_eq!(r.json()["purged"], 1);
     env.verify(&t, &[]).code(1);
 }
+
+#[test]
+fn one_user_is_one_user_however_the_name_is_typed() {
+    let env = Env::new();
+    let composed = "\u{e9}mile";
+    let decomposed = "e\u{301}mile";
+    let t = env.generate(composed, &[]);
+    // The same name decomposed is the same user: one active token, exit 7.
+    let r = env.run(&["generate", decomposed]);
+    r.code(7);
+    assert!(r.stderr.contains(&Env::id_of(&t)), "{}", r.stderr);
+    env.verify(&t, &["--user", decomposed]).ok();
+    let r = env.run(&["list", "--user", decomposed, "--json"]);
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    assert_eq!(r.json()[0]["user"], composed);
+    // Leading, trailing or inner whitespace, controls and format characters: exit 2, naming
+    // the character, before anything is read.
+    for (name, cp) in [
+        (" alice", "U+0020"),
+        ("alice ", "U+0020"),
+        ("al ice", "U+0020"),
+        ("alice\u{a0}", "U+00A0"),
+        ("alice\t", "U+0009"),
+        ("ali\u{202e}ce", "U+202E"),
+        ("ali\u{200b}ce", "U+200B"),
+        ("\u{2066}alice\u{2069}", "U+2066"),
+    ] {
+        let r = env.run(&["generate", name]);
+        r.code(2);
+        assert!(r.stderr.contains(cp), "{name:?}: {}", r.stderr);
+        env.run(&["verify", "--user", name]).code(2);
+    }
+    env.run(&["generate", ""]).code(2);
+    env.run(&["generate", &"x".repeat(257)]).code(2);
+    // Names are case-sensitive: Alice is another user.
+    env.generate("Alice", &[]);
+    env.generate("alice", &[]);
+    // Token names: no whitespace either; descriptions keep inner spaces and emoji joiners.
+    env.run(&["generate", "bob", "--name", "ci deploy"]).code(2);
+    let r = env.run(&[
+        "generate",
+        "bob",
+        "--name",
+        "ci-deploy",
+        "--description",
+        "deploys the app \u{1f469}\u{200d}\u{1f4bb}",
+        "--json",
+    ]);
+    r.ok();
+    assert_eq!(
+        r.json()["description"],
+        "deploys the app \u{1f469}\u{200d}\u{1f4bb}"
+    );
+    env.run(&["generate", "carol", "--description", " padded"])
+        .code(2);
+}

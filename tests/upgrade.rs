@@ -16,10 +16,15 @@ fn vector(name: &str) -> PathBuf {
 
 /// An Env holding a copy of the version-1 store, and its three tokens.
 fn v1_env() -> (Env, Vec<(String, String)>) {
+    v1_env_of("v1")
+}
+
+/// An Env holding a copy of the version-1 vector `NAME-store.sqlite`, and its tokens.
+fn v1_env_of(name: &str) -> (Env, Vec<(String, String)>) {
     let mut env = Env::empty();
-    std::fs::copy(vector("v1-store.sqlite"), &env.store).unwrap();
+    std::fs::copy(vector(&format!("{name}-store.sqlite")), &env.store).unwrap();
     let key = env.path("v1.key");
-    std::fs::copy(vector("v1-keyfile.txt"), &key).unwrap();
+    std::fs::copy(vector(&format!("{name}-keyfile.txt")), &key).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -28,7 +33,7 @@ fn v1_env() -> (Env, Vec<(String, String)>) {
         }
     }
     env.key = Some(key);
-    let tokens = std::fs::read_to_string(vector("v1-tokens.txt"))
+    let tokens = std::fs::read_to_string(vector(&format!("{name}-tokens.txt")))
         .unwrap()
         .lines()
         .map(|l| {
@@ -146,4 +151,47 @@ fn a_store_newer_than_this_tokman_is_refused() {
     let r = env.run(&["list"]);
     r.code(10);
     assert!(r.stderr.contains("newer tokman"), "{}", r.stderr);
+}
+
+#[test]
+fn names_of_a_version_1_store_are_brought_to_nfc_and_one_user_keeps_one_active_place() {
+    // The first release stored "émile" typed decomposed (e + U+0301) and composed as two users,
+    // each with an active token; the composed one was made a second later.
+    let (env, tokens) = v1_env_of("v1-names");
+    let decomposed = tokens[0].1.clone();
+    let composed = tokens[1].1.clone();
+    let r = env.run(&["list", "--json"]);
+    r.ok();
+    let list = r.json();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    for t in list {
+        assert_eq!(t["user"], "\u{e9}mile", "{t}");
+    }
+    // Both still verify as the one user, whichever way the name is typed.
+    for user in ["\u{e9}mile", "e\u{301}mile"] {
+        env.verify(&decomposed, &["--user", user]).ok();
+        env.verify(&composed, &["--user", user]).ok();
+    }
+    // The newer holds the user's place: a new token is refused, naming it.
+    let r = env.run(&["generate", "e\u{301}mile"]);
+    r.code(7);
+    assert!(r.stderr.contains(&Env::id_of(&composed)), "{}", r.stderr);
+    let r = env.run(&["rotate", "--user", "\u{e9}mile", "--yes", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["rotated_from"], Env::id_of(&composed).as_str());
+    env.verify(&composed, &[]).code(4);
+    env.verify(&decomposed, &[]).ok();
+    // The upgrade event says what it changed.
+    let events = env.run(&["audit", "--json"]).json();
+    let upgrade = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "upgrade")
+        .unwrap()
+        .clone();
+    let detail = upgrade["detail"].as_str().unwrap();
+    assert!(detail.contains(&Env::id_of(&decomposed)), "{detail}");
+    env.run(&["audit", "--check"]).ok();
 }
