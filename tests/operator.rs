@@ -334,3 +334,35 @@ fn one_user_is_one_user_however_the_name_is_typed() {
     env.run(&["generate", "carol", "--description", " padded"])
         .code(2);
 }
+
+#[test]
+fn a_flood_of_forged_secrets_for_one_id_is_one_counted_event() {
+    let env = Env::new();
+    let t = env.generate("target", &[]);
+    let id = Env::id_of(&t);
+    let forged = common::forged(&id);
+    let lines = format!("{forged}\n").repeat(500);
+    let r = env.run_in(&["verify", "--stream"], &lines);
+    r.ok();
+    assert_eq!(r.stdout.lines().count(), 500);
+    assert!(
+        r.stdout
+            .lines()
+            .all(|l| l.contains(r#""outcome":"invalid""#))
+    );
+    let events = env.run(&["audit", "--json"]).json();
+    let refused: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "verify_refused")
+        .collect();
+    // One event counting all 500 (they all fall within a minute of the first).
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    let total: u64 = refused.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(total, 500);
+    assert!(refused.iter().all(|e| e["id"] == id.as_str()));
+    env.run(&["audit", "--check"]).ok();
+    // The token itself still works.
+    env.verify(&t, &[]).ok();
+}
