@@ -27,11 +27,13 @@ fn opt_time(t: Option<Timestamp>) -> Value {
     t.map_or(Value::Null, |t| Value::String(rfc3339(t)))
 }
 
-/// "in 12 days", "3 hours ago", "just now".
+/// "in 12 days", "3 hours ago": how far `t` is from `now`, rounded to the nearest unit.
+/// A moment under ten seconds past is "just now"; a future one is always "in …", to the second
+/// ("in 2 seconds"), since something about to expire must not read as if it had.
 pub fn relative(t: Timestamp, now: Timestamp) -> String {
     let delta = t.saturating_sub(now);
     let secs = delta.unsigned_abs();
-    if secs < 10 {
+    if delta <= 0 && secs < 10 {
         return "just now".into();
     }
     let (per, unit) = match secs {
@@ -251,12 +253,24 @@ fn finish(t: &Table, style: Style) -> String {
         .join("\n")
 }
 
-fn status_cell(status: Status, style: Style) -> Cell {
-    let cell = Cell::new(status.as_str());
+/// A token's status as tables and `inspect` show it: the word, and for a revoked or expired
+/// token when that happened ("revoked 47 seconds ago", "expired 3 days ago").
+fn status_text(r: &Record, now: Timestamp) -> String {
+    let status = r.status(now);
+    let when = match status {
+        Status::Active => return status.as_str().to_owned(),
+        Status::Expired => r.expires_at,
+        Status::Revoked => r.revoked_at.unwrap_or(now),
+    };
+    format!("{} {}", status.as_str(), relative(when, now))
+}
+
+fn status_cell(r: &Record, now: Timestamp, style: Style) -> Cell {
+    let cell = Cell::new(status_text(r, now));
     if !style.color {
         return cell;
     }
-    match status {
+    match r.status(now) {
         Status::Active => cell.fg(Color::Green),
         Status::Expired => cell.fg(Color::Yellow),
         Status::Revoked => cell.fg(Color::Red),
@@ -267,7 +281,8 @@ fn dash(s: Option<&str>) -> String {
     s.map_or_else(|| "-".to_owned(), |s| escape(s).into_owned())
 }
 
-/// The `list` table: id, user, name, status, scopes, expires, last used.
+/// The `list` table: id, user, name, status (with when, for a revoked or expired token),
+/// scopes, expiry (always the expiry, even of a revoked token), last use.
 pub fn token_table(rows: &[(Record, Usage)], now: Timestamp, style: Style) -> String {
     let mut t = table(
         style,
@@ -283,21 +298,17 @@ pub fn token_table(rows: &[(Record, Usage)], now: Timestamp, style: Style) -> St
     );
     for (r, u) in rows {
         let scopes: Vec<&str> = r.scopes.iter().map(|s| s.as_str()).collect();
-        let expires = match r.status(now) {
-            Status::Revoked => format!("revoked {}", relative(r.revoked_at.unwrap_or(now), now)),
-            _ => relative(r.expires_at, now),
-        };
         t.add_row(vec![
             Cell::new(r.id.as_str()),
             Cell::new(escape(&r.user)),
             Cell::new(dash(r.name.as_deref())),
-            status_cell(r.status(now), style),
+            status_cell(r, now, style),
             Cell::new(if scopes.is_empty() {
                 "-".into()
             } else {
                 scopes.join(" ")
             }),
-            Cell::new(expires),
+            Cell::new(relative(r.expires_at, now)),
             Cell::new(
                 u.last_used_at
                     .map_or_else(|| "never".into(), |t| relative(t, now)),
@@ -327,7 +338,7 @@ pub fn token_details(r: &Record, u: &Usage, now: Timestamp) -> String {
                 .as_deref()
                 .map_or_else(|| "-".to_owned(), |d| escape_description(d).into_owned()),
         ),
-        ("status", r.status(now).as_str().to_owned()),
+        ("status", status_text(r, now)),
         (
             "scopes",
             list(r.scopes.iter().map(|s| s.to_string()).collect()),
@@ -478,9 +489,41 @@ mod tests {
         assert_eq!(relative(now - 3600, now), "60 minutes ago");
         assert_eq!(relative(now + 180 * 86400, now), "in 6 months");
         assert_eq!(relative(now - 86400 * 800, now), "2 years ago");
-        assert_eq!(relative(now + 1, now), "just now");
         assert_eq!(relative(now + 30 * 86400 - 1, now), "in 30 days");
         assert_eq!(relative(now + 180 * 86400 - 5, now), "in 6 months");
+    }
+
+    #[test]
+    fn relative_times_change_unit_at_each_boundary() {
+        let now = 1_800_000_000;
+        const MIN: i64 = 60;
+        const HOUR: i64 = 3600;
+        const DAY: i64 = 86400;
+        let cases: [(i64, &str, &str); 14] = [
+            (1, "in 1 second", "just now"),
+            (2, "in 2 seconds", "just now"),
+            (9, "in 9 seconds", "just now"),
+            (10, "in 10 seconds", "10 seconds ago"),
+            (89, "in 89 seconds", "89 seconds ago"),
+            (90, "in 2 minutes", "2 minutes ago"),
+            (90 * MIN - 1, "in 90 minutes", "90 minutes ago"),
+            (90 * MIN, "in 2 hours", "2 hours ago"),
+            (48 * HOUR - 1, "in 48 hours", "48 hours ago"),
+            (48 * HOUR, "in 2 days", "2 days ago"),
+            (60 * DAY - 1, "in 60 days", "60 days ago"),
+            (60 * DAY, "in 2 months", "2 months ago"),
+            (730 * DAY - 1, "in 24 months", "24 months ago"),
+            (730 * DAY, "in 2 years", "2 years ago"),
+        ];
+        for (secs, future, past) in cases {
+            assert_eq!(relative(now + secs, now), future, "+{secs}s");
+            assert_eq!(relative(now - secs, now), past, "-{secs}s");
+        }
+        assert_eq!(relative(now, now), "just now");
+        // Rounded to the nearest unit: half a unit rounds up.
+        assert_eq!(relative(now + 2 * MIN + 29, now), "in 2 minutes");
+        assert_eq!(relative(now + 2 * MIN + 30, now), "in 3 minutes");
+        assert_eq!(relative(now - 3 * DAY - 11 * HOUR, now), "3 days ago");
     }
 
     #[test]
