@@ -871,7 +871,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__list)
-            opts="-h -V --user --status --expiring-within --unused-for --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --user --status --expiring-within --unused-for --sort --limit --json --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -896,6 +896,17 @@ _tokman() {
                     return 0
                     ;;
                 --unused-for)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "created expires last-used user" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace

@@ -74,11 +74,16 @@ revoked\t''
 all\t''"
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l expiring-within -d 'Only active tokens that expire within this time' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l unused-for -d 'Only tokens never used, or last used longer ago than this' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l sort -d 'The order to show them in; ties go by creation time, then id' -r -f -a "created\t'Oldest first'
+expires\t'Soonest expiry first'
+last-used\t'Most recently used first, never used last'
+user\t'By user name, ignoring case'"
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l limit -d 'Show only the first N tokens, in the --sort order' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l json -d 'Print an array of token records as JSON'
-complete -c tokman -n "__fish_tokman_using_subcommand list" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F

@@ -178,6 +178,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         tokman list\n  \
         tokman list --status active --expiring-within 14d\n  \
+        tokman list --sort last-used --limit 20\n  \
         tokman list --unused-for 90d --json")]
     List(ListArgs),
     /// Show every field of one token, by id or from the token on stdin
@@ -316,9 +317,27 @@ pub struct ListArgs {
     /// Only tokens never used, or last used longer ago than this
     #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub unused_for: Option<Span>,
+    /// The order to show them in; ties go by creation time, then id
+    #[arg(long, value_enum, default_value = "created")]
+    pub sort: SortKey,
+    /// Show only the first N tokens, in the --sort order
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_limit)]
+    pub limit: Option<usize>,
     /// Print an array of token records as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    /// Oldest first
+    Created,
+    /// Soonest expiry first
+    Expires,
+    /// Most recently used first, never used last
+    LastUsed,
+    /// By user name, ignoring case
+    User,
 }
 
 /// A token given by public id, or `-` for a whole token on stdin.
@@ -523,6 +542,13 @@ fn parse_description(s: &str) -> Result<String, Error> {
 
 fn parse_reason(s: &str) -> Result<String, Error> {
     crate::policy::normalize_text("reason", s, 1024, TextKind::Free)
+}
+
+fn parse_limit(s: &str) -> Result<usize, Error> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(Error::usage("expected a whole number of at least 1")),
+    }
 }
 
 fn parse_head(s: &str) -> Result<String, Error> {

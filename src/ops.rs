@@ -324,13 +324,51 @@ pub fn identify(
     }
 }
 
-/// Which tokens `list` shows.
+/// Which tokens `list` shows, in what order, and how many.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub user: Option<String>,
     pub status: Option<Status>,
     pub expiring_within: Option<Span>,
     pub unused_for: Option<Span>,
+    pub sort: Sort,
+    /// Only the first this many, after sorting.
+    pub limit: Option<usize>,
+}
+
+/// The order `list` shows tokens in. Ties (tokens created in the same second, never-used ones,
+/// a user's several tokens) go by creation time, then by id, so the order is the same on every
+/// run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Oldest first.
+    #[default]
+    Created,
+    /// Soonest expiry first (so those already expired lead).
+    Expires,
+    /// Most recently used first; never-used tokens last, as the ones least recently used.
+    LastUsed,
+    /// By user name, ignoring case first (then exact, so `Alice` and `alice` never tie).
+    User,
+}
+
+/// What a token sorts by, before its creation time and id. Only one variant occurs in a list.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    None,
+    Time(Timestamp),
+    /// `Reverse(None)` sorts after every `Reverse(Some(_))`: never used comes last.
+    Recent(std::cmp::Reverse<Option<Timestamp>>),
+    User(String, String),
+}
+
+fn sort_key(sort: Sort, s: &Stored) -> Key {
+    match sort {
+        Sort::Created => Key::None,
+        Sort::Expires => Key::Time(s.record.expires_at),
+        Sort::LastUsed => Key::Recent(std::cmp::Reverse(s.usage.last_used_at)),
+        Sort::User => Key::User(s.record.user.to_lowercase(), s.record.user.clone()),
+    }
 }
 
 fn matches(filter: &Filter, s: &Stored, now: Timestamp) -> bool {
@@ -347,7 +385,7 @@ fn matches(filter: &Filter, s: &Stored, now: Timestamp) -> bool {
         })
 }
 
-/// Tokens matching `filter`, oldest first.
+/// Tokens matching `filter`, in its order and up to its limit.
 pub fn list(
     store: &mut Store,
     unlocked: &Unlocked,
@@ -362,32 +400,39 @@ pub fn list(
     Ok(rows)
 }
 
-/// [`list`], handing each token to `f` in order instead of collecting them: only each match's
-/// creation time and id are held at once, so memory stays small however large the store. Every
-/// row is opened (and checked) before the first one reaches `f`, all in one read snapshot.
+/// [`list`], handing each token to `f` in order instead of collecting them, and returning how
+/// many matched (before the limit). Only each match's sort key, creation time and id are held
+/// at once, so memory stays small however large the store. Every row is opened (and checked)
+/// before the first one reaches `f`, all in one read snapshot.
 pub fn list_each(
     store: &mut Store,
     unlocked: &Unlocked,
     filter: &Filter,
     now: Timestamp,
     mut f: impl FnMut(Record, Usage) -> Result<()>,
-) -> Result<()> {
+) -> Result<usize> {
     let tx = store.read(unlocked)?;
-    let mut order: Vec<(Timestamp, TokenId)> = Vec::new();
+    let mut order: Vec<(Key, Timestamp, TokenId)> = Vec::new();
     tx.each_token(filter.user.as_deref(), |s| {
         if matches(filter, &s, now) {
-            order.push((s.record.created_at, s.record.id));
+            order.push((sort_key(filter.sort, &s), s.record.created_at, s.record.id));
         }
         Ok(())
     })?;
+    let matched = order.len();
+    // Ids are unique, so no two entries are equal and an unstable sort is a stable order.
+    if let Some(n) = filter.limit.filter(|&n| n < matched) {
+        order.select_nth_unstable(n);
+        order.truncate(n);
+    }
     order.sort_unstable();
-    for (_, id) in &order {
+    for (_, _, id) in &order {
         let s = tx
             .token(id)?
             .ok_or_else(|| Error::internal("a token vanished inside a read transaction"))?;
         f(s.record, s.usage)?;
     }
-    Ok(())
+    Ok(matched)
 }
 
 /// What `purge` did (or would do, with `dry_run`).

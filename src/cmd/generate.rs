@@ -114,6 +114,7 @@ pub fn show_issued(ctx: &Ctx<'_>, issued: &Issued, verb: &str, json: bool) -> Re
             issued.token.expose(),
             &issued.record,
             now,
+            ctx.style().width,
         ))
     } else {
         out(&format!("{}\n", issued.token.expose()))?;

@@ -35,7 +35,12 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
             now,
         ))?;
     } else {
-        out(&render::token_details(&stored.record, &stored.usage, now))?;
+        out(&render::token_details(
+            &stored.record,
+            &stored.usage,
+            now,
+            ctx.style().width,
+        ))?;
     }
     Ok(0)
 }

@@ -1,13 +1,17 @@
 //! `tokman list`: the tokens, never a secret.
+//!
+//! stdout is only data: the table, or with `--json` the array. How many there are goes to
+//! stderr, for a person: after the table on a terminal, and whenever `--limit` left some out
+//! ("showing 50 of 2,000 tokens"), so that a script or a cron mail knows its list is partial.
 
 use std::io::{self, BufWriter, Write};
 
 use super::{Ctx, now, out, say};
-use crate::cli::{ListArgs, StatusFilter};
+use crate::cli::{ListArgs, SortKey, StatusFilter};
 use crate::error::Result;
 use crate::lifecycle::Status;
 use crate::lifecycle::Timestamp;
-use crate::ops::{self, Filter};
+use crate::ops::{self, Filter, Sort};
 use crate::render;
 use crate::store::{Durability, Store, Unlocked};
 
@@ -22,13 +26,28 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         },
         expiring_within: a.expiring_within,
         unused_for: a.unused_for,
+        sort: match a.sort {
+            SortKey::Created => Sort::Created,
+            SortKey::Expires => Sort::Expires,
+            SortKey::LastUsed => Sort::LastUsed,
+            SortKey::User => Sort::User,
+        },
+        limit: a.limit,
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     let now = now();
     if a.json {
-        return json(&mut store, &unlocked, &filter, now).map(|()| 0);
+        let (shown, matched) = json(&mut store, &unlocked, &filter, now)?;
+        if shown < matched {
+            say(render::count_line(shown, matched));
+        }
+        return Ok(0);
     }
-    let rows = ops::list(&mut store, &unlocked, &filter, now)?;
+    let mut rows = Vec::new();
+    let matched = ops::list_each(&mut store, &unlocked, &filter, now, |r, u| {
+        rows.push((r, u));
+        Ok(())
+    })?;
     if rows.is_empty() {
         // Only a person is told; a cron job mails nothing when nothing matches.
         if ctx.cfg.terminal.stdout {
@@ -40,28 +59,32 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         "{}\n",
         render::token_table(&rows, now, ctx.style())
     ))?;
+    if ctx.cfg.terminal.stdout || rows.len() < matched {
+        say(render::count_line(rows.len(), matched));
+    }
     Ok(0)
 }
 
 /// The JSON array, written as each token is rendered, byte for byte what pretty-printing the
-/// whole array at once gives: memory stays flat however many tokens there are.
+/// whole array at once gives: memory stays flat however many tokens there are. How many were
+/// written, and how many matched.
 fn json(
     store: &mut Store,
     unlocked: &Unlocked,
     filter: &ops::Filter,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<(usize, usize)> {
     let mut o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let mut first = true;
-    ops::list_each(store, unlocked, filter, now, |r, u| {
+    let mut shown = 0;
+    let matched = ops::list_each(store, unlocked, filter, now, |r, u| {
         let doc = serde_json::to_string_pretty(&render::record_json(&r, Some(&u), now))?;
-        o.write_all(if first { b"[\n  " } else { b",\n  " })?;
-        first = false;
+        o.write_all(if shown == 0 { b"[\n  " } else { b",\n  " })?;
+        shown += 1;
         // One level deeper: every line of the document indented by two more spaces.
         o.write_all(doc.replace('\n', "\n  ").as_bytes())?;
         Ok(())
     })?;
-    o.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
+    o.write_all(if shown == 0 { b"[]\n" } else { b"\n]\n" })?;
     o.flush()?;
-    Ok(())
+    Ok((shown, matched))
 }

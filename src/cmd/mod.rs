@@ -36,10 +36,17 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// How output looks; on a terminal, as wide as the terminal is now.
     pub fn style(&self) -> Style {
+        let terminal = self.cfg.terminal.stdout;
         Style {
-            terminal: self.cfg.terminal.stdout,
+            terminal,
             color: self.cfg.color,
+            width: if terminal {
+                render::terminal_width()
+            } else {
+                None
+            },
         }
     }
 
