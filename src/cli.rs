@@ -533,7 +533,7 @@ fn parse_name(s: &str) -> Result<String, Error> {
 }
 
 fn parse_label(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("label", s, 256, TextKind::Free)
+    crate::policy::normalize_text("label", s, 256, TextKind::Name)
 }
 
 fn parse_description(s: &str) -> Result<String, Error> {
@@ -541,7 +541,7 @@ fn parse_description(s: &str) -> Result<String, Error> {
 }
 
 fn parse_reason(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("reason", s, 1024, TextKind::Free)
+    crate::policy::normalize_text("reason", s, 1024, TextKind::Name)
 }
 
 fn parse_limit(s: &str) -> Result<usize, Error> {

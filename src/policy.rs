@@ -395,36 +395,36 @@ impl fmt::Display for Origin {
 }
 string_newtype!(Origin);
 
-/// What a piece of text a user gives is, for its rules: names are identifiers (no whitespace at
-/// all), free text may have inner whitespace and emoji joiners (U+200D).
+/// What a piece of text a user gives is, for its rules: names are one line of visible text;
+/// descriptions may also run over lines (inner newlines and tabs) and hold emoji joiners
+/// (U+200D).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextKind {
-    /// A user name or a token name.
+    /// A user name, a token name, a revoke reason or a slot label.
     Name,
-    /// A description, a revoke reason or a slot label.
+    /// A token's description.
     Free,
 }
 
 /// A character a name may not hold, if any, and why: controls and format characters (category
 /// Cf: bidi overrides and isolates, zero-width spaces and joiners) would let a name look like
-/// another or reorder the table it is shown in; whitespace makes ` alice` and `alice` two users.
+/// another or reorder the table it is shown in; leading or trailing whitespace would make
+/// ` alice` and `alice` two users that look like one.
 fn forbidden(s: &str, kind: TextKind) -> Option<(char, &'static str)> {
     let chars: Vec<char> = s.chars().collect();
     let (first, last) = (chars.first().copied(), chars.last().copied());
     for &c in &chars {
-        if c.is_control() {
+        if c.is_whitespace() && (Some(c) == first || Some(c) == last) {
+            return Some((c, "leading or trailing whitespace"));
+        }
+        let inner_whitespace = kind == TextKind::Free && c.is_whitespace();
+        // U+2028 and U+2029 break lines like a newline does, though Unicode files them apart.
+        let breaks_lines = matches!(c, '\u{2028}' | '\u{2029}');
+        if (c.is_control() || breaks_lines) && !inner_whitespace {
             return Some((c, "a control character"));
         }
         if crate::render::is_format(c) && !(kind == TextKind::Free && c == '\u{200d}') {
             return Some((c, "a format character (invisible, or reorders text)"));
-        }
-        if c.is_whitespace() {
-            if kind == TextKind::Name {
-                return Some((c, "whitespace"));
-            }
-            if Some(c) == first || Some(c) == last {
-                return Some((c, "leading or trailing whitespace"));
-            }
         }
     }
     None
@@ -784,12 +784,13 @@ mod tests {
         assert_eq!(user("e\u{301}").unwrap(), "\u{e9}");
         assert_eq!(user("\u{e9}").unwrap(), "\u{e9}");
         assert_ne!(user("Alice").unwrap(), user("alice").unwrap());
+        assert_eq!(user("Alice Smith").unwrap(), "Alice Smith");
         for (bad, cp) in [
             (" alice", "U+0020"),
             ("alice ", "U+0020"),
-            ("ali ce", "U+0020"),
-            ("a\u{a0}b", "U+00A0"),
+            ("alice\u{a0}", "U+00A0"),
             ("a\nb", "U+000A"),
+            ("a\tb", "U+0009"),
             ("a\u{1b}[31m", "U+001B"),
             ("\u{0}", "U+0000"),
             ("\u{85}", "U+0085"),
@@ -812,11 +813,19 @@ mod tests {
         for bad in ["", &"x".repeat(257), &"é".repeat(129)] {
             assert_eq!(user(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
-        // Free text: inner whitespace and emoji joiners are fine, the rest as for names.
+        // Descriptions: inner newlines and tabs and emoji joiners are fine, the rest as for names.
         let free = |s: &str| normalize_text("description", s, 40, TextKind::Free);
-        assert_eq!(free("deploys  the app").unwrap(), "deploys  the app");
+        assert_eq!(free("deploys\n\tthe app").unwrap(), "deploys\n\tthe app");
         assert!(free("team \u{1f468}\u{200d}\u{1f469}").is_ok());
-        for bad in [" x", "x ", "a\tb", "a\u{202e}b", "a\u{200b}b", ""] {
+        for bad in [
+            " x",
+            "x ",
+            "x\n",
+            "a\u{1b}b",
+            "a\u{202e}b",
+            "a\u{200b}b",
+            "",
+        ] {
             assert_eq!(free(bad).unwrap_err().exit_code(), 2, "{bad:?}");
         }
         let e = normalize_text("name", "deploy-bot!", 10, TextKind::Name).unwrap_err();
@@ -824,10 +833,10 @@ mod tests {
             e.to_string(),
             "invalid name `deploy-bot!`: 11 bytes long, expected at most 10"
         );
-        let e = normalize_text("name", "deploy bot", 40, TextKind::Name).unwrap_err();
+        let e = normalize_text("name", "deploy bot ", 40, TextKind::Name).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid name `deploy bot`: U+0020 is whitespace, which names may not hold"
+            "invalid name `deploy bot `: U+0020 is leading or trailing whitespace, which names may not hold"
         );
     }
 
@@ -949,7 +958,11 @@ mod tests {
             let n: String = s.nfc().collect();
             let ok = !n.is_empty()
                 && n.len() <= 256
-                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || crate::render::is_format(c));
+                && !n.starts_with(char::is_whitespace)
+                && !n.ends_with(char::is_whitespace)
+                && !n.chars().any(|c| {
+                    c.is_control() || crate::render::is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+                });
             prop_assert_eq!(normalize_user(&s).is_ok(), ok);
             // What is accepted is already normal: normalising it again changes nothing.
             if let Ok(name) = normalize_user(&s) {
