@@ -1,0 +1,271 @@
+//! Where the key comes from, as scripts and cron meet it: an explicit flag beats the
+//! environment, pair by pair; a key that does not open the store says which source it came
+//! from; empty variables are unset.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Env, PASS, Run};
+
+/// A store unlocked both by `PASS` and by the key file `admin.key`, with nothing in the
+/// environment: each test names its sources itself.
+struct Both {
+    env: Env,
+    key: PathBuf,
+    /// A key file of another store: well-formed, private, and wrong here.
+    foreign_key: PathBuf,
+    /// A private file holding `PASS`.
+    pass_file: PathBuf,
+    /// A private file holding a wrong passphrase.
+    wrong_pass_file: PathBuf,
+    _other: Env,
+}
+
+fn private_file(path: &Path, text: &str) -> PathBuf {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.to_path_buf()
+}
+
+impl Both {
+    fn new() -> Both {
+        let env = Env::with_passphrase();
+        let key = env.path("admin.key");
+        env.run(&["key", "add-file", key.to_str().unwrap()]).ok();
+        let other = Env::new();
+        let foreign_key = other.key.clone().unwrap();
+        let pass_file = private_file(&env.path("pass.txt"), &format!("{PASS}\n"));
+        let wrong_pass_file = private_file(&env.path("wrong.txt"), "not the passphrase at all\n");
+        Both {
+            env,
+            key,
+            foreign_key,
+            pass_file,
+            wrong_pass_file,
+            _other: other,
+        }
+    }
+
+    /// `tokman ARGS list` with exactly these variables (and the store).
+    fn list(&self, args: &[&str], vars: &[(&str, &Path)]) -> Run {
+        let mut c = self.env.bare();
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        c.args(args).arg("list").write_stdin("");
+        Env::output(c)
+    }
+}
+
+/// Variables for a run: name and value.
+type Vars<'a> = Vec<(&'a str, &'a Path)>;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn each_unlock_flag_beats_each_variable() {
+    let b = Both::new();
+    let wrong_pp: &Path = Path::new("not the passphrase at all");
+    // Every wrong source alone is refused, so that a pass below is the flag's doing.
+    b.list(&[], &[("TOKMAN_KEY_FILE", &b.foreign_key)]).code(11);
+    b.list(&[], &[("TOKMAN_PASSPHRASE_FILE", &b.wrong_pass_file)])
+        .code(11);
+    b.list(&[], &[("TOKMAN_PASSPHRASE", wrong_pp)]).code(11);
+    b.list(&["--key-file", s(&b.foreign_key)], &[]).code(11);
+    b.list(&["--passphrase-file", s(&b.wrong_pass_file)], &[])
+        .code(11);
+
+    for flag in [
+        ["--key-file", s(&b.key)],
+        ["--passphrase-file", s(&b.pass_file)],
+    ] {
+        for var in [
+            ("TOKMAN_KEY_FILE", b.foreign_key.as_path()),
+            ("TOKMAN_PASSPHRASE_FILE", b.wrong_pass_file.as_path()),
+            ("TOKMAN_PASSPHRASE", wrong_pp),
+        ] {
+            let r = b.list(&flag, &[var]);
+            assert_eq!(r.code, 0, "{flag:?} with {}: {}", var.0, r.stderr);
+        }
+    }
+    // Between the two flags, the key file comes first.
+    b.list(
+        &[
+            "--passphrase-file",
+            s(&b.wrong_pass_file),
+            "--key-file",
+            s(&b.key),
+        ],
+        &[],
+    )
+    .ok();
+    // After the subcommand too.
+    let mut c = b.env.bare();
+    c.env("TOKMAN_KEY_FILE", &b.foreign_key)
+        .args(["list", "--passphrase-file"])
+        .arg(&b.pass_file)
+        .write_stdin("");
+    Env::output(c).ok();
+}
+
+#[test]
+fn the_variables_apply_in_order_key_file_then_passphrase_file_then_passphrase() {
+    let b = Both::new();
+    let wrong_pp: &Path = Path::new("not the passphrase at all");
+    b.list(
+        &[],
+        &[
+            ("TOKMAN_KEY_FILE", &b.key),
+            ("TOKMAN_PASSPHRASE_FILE", &b.wrong_pass_file),
+            ("TOKMAN_PASSPHRASE", wrong_pp),
+        ],
+    )
+    .ok();
+    b.list(
+        &[],
+        &[
+            ("TOKMAN_PASSPHRASE_FILE", &b.pass_file),
+            ("TOKMAN_PASSPHRASE", wrong_pp),
+        ],
+    )
+    .ok();
+    // And the other way round each is refused: the first one present is the only one tried.
+    b.list(
+        &[],
+        &[
+            ("TOKMAN_KEY_FILE", &b.foreign_key),
+            ("TOKMAN_PASSPHRASE_FILE", &b.pass_file),
+        ],
+    )
+    .code(11);
+    b.list(
+        &[],
+        &[
+            ("TOKMAN_PASSPHRASE_FILE", &b.wrong_pass_file),
+            ("TOKMAN_PASSPHRASE", Path::new(PASS)),
+        ],
+    )
+    .code(11);
+}
+
+#[test]
+fn the_store_flag_beats_tokman_store() {
+    let here = Env::new();
+    let there = Env::new();
+    there.generate("someone-there", &[]);
+    let mut c = here.cmd();
+    c.env("TOKMAN_STORE", &there.store)
+        .env("TOKMAN_KEY_FILE", here.key.as_ref().unwrap())
+        .arg("--store")
+        .arg(&here.store)
+        .args(["list", "--json"]);
+    let r = Env::output(c);
+    r.ok();
+    assert_eq!(r.json(), serde_json::json!([]), "listed the other store");
+}
+
+#[test]
+fn empty_variables_are_unset() {
+    let b = Both::new();
+    let empty = Path::new("");
+    b.list(
+        &[],
+        &[
+            ("TOKMAN_KEY_FILE", empty),
+            ("TOKMAN_PASSPHRASE_FILE", empty),
+            ("TOKMAN_PASSPHRASE", Path::new(PASS)),
+        ],
+    )
+    .ok();
+    b.list(&["--key-file", s(&b.key)], &[("TOKMAN_STORE", empty)])
+        .code(10);
+}
+
+#[test]
+fn a_wrong_key_names_its_source() {
+    let b = Both::new();
+    let cases: Vec<(Vec<&str>, Vars, String)> = vec![
+        (
+            vec![],
+            vec![("TOKMAN_KEY_FILE", &b.foreign_key)],
+            format!(
+                "error: the key file from TOKMAN_KEY_FILE ({}) does not unlock this store",
+                b.foreign_key.display()
+            ),
+        ),
+        (
+            vec!["--key-file", s(&b.foreign_key)],
+            vec![],
+            format!(
+                "error: the key file from --key-file ({}) does not unlock this store",
+                b.foreign_key.display()
+            ),
+        ),
+        (
+            vec!["--passphrase-file", s(&b.wrong_pass_file)],
+            vec![],
+            format!(
+                "error: the passphrase from --passphrase-file ({}) does not unlock this store",
+                b.wrong_pass_file.display()
+            ),
+        ),
+        (
+            vec![],
+            vec![("TOKMAN_PASSPHRASE_FILE", &b.wrong_pass_file)],
+            format!(
+                "error: the passphrase from TOKMAN_PASSPHRASE_FILE ({}) does not unlock this store",
+                b.wrong_pass_file.display()
+            ),
+        ),
+        (
+            vec![],
+            vec![("TOKMAN_PASSPHRASE", Path::new("wrong horse"))],
+            "error: the passphrase from TOKMAN_PASSPHRASE does not unlock this store".into(),
+        ),
+    ];
+    for (args, vars, first_line) in cases {
+        let r = b.list(&args, &vars);
+        r.code(11);
+        assert_eq!(r.stderr.lines().next(), Some(first_line.as_str()), "{r:?}");
+        assert!(!r.stderr.contains("wrong horse"), "never the passphrase");
+        assert!(
+            !r.stderr.contains("not the passphrase"),
+            "never the passphrase"
+        );
+    }
+    // The surprise of issue 12: a flag given, a variable also set. The hint says which was not
+    // used and why.
+    let r = b.list(
+        &["--passphrase-file", s(&b.wrong_pass_file)],
+        &[("TOKMAN_KEY_FILE", &b.key)],
+    );
+    r.code(11);
+    assert!(
+        r.stderr.contains(
+            "hint: TOKMAN_KEY_FILE is set too, but not used: --passphrase-file comes first"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A key file for a store with no key-file slot says that, with its source.
+    let only_pass = Env::with_passphrase();
+    let mut c = only_pass.bare();
+    c.env("TOKMAN_KEY_FILE", &b.key).arg("list").write_stdin("");
+    let r = Env::output(c);
+    r.code(11);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "error: the key file from TOKMAN_KEY_FILE ({}) cannot unlock this store: it has no key-file slot",
+            b.key.display()
+        )),
+        "{}",
+        r.stderr
+    );
+}
