@@ -1,6 +1,6 @@
 //! Where the key comes from, as scripts and cron meet it: an explicit flag beats the
 //! environment, pair by pair; a key that does not open the store says which source it came
-//! from; empty variables are unset.
+//! from; empty variables are unset. And `init`'s suggestion of a second way in.
 
 mod common;
 
@@ -264,6 +264,37 @@ fn a_wrong_key_names_its_source() {
         r.stderr.starts_with(&format!(
             "error: the key file from TOKMAN_KEY_FILE ({}) cannot unlock this store: it has no key-file slot",
             b.key.display()
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn init_suggests_a_second_way_to_unlock() {
+    let env = Env::empty();
+    let mut c = env.bare();
+    c.env("TOKMAN_NEW_PASSPHRASE", PASS).arg("init");
+    let r = Env::output(c);
+    r.ok();
+    assert!(r.stdout.is_empty(), "talk goes to stderr");
+    assert!(
+        r.stderr.contains(
+            "tip: add a second way to unlock with `tokman key add-file PATH` — if every key is lost the store cannot be opened"
+        ),
+        "{}",
+        r.stderr
+    );
+    let env = Env::empty();
+    let key = env.path("a.key");
+    let mut c = env.bare();
+    c.args(["init", "--new-key-file"]).arg(&key);
+    let r = Env::output(c);
+    r.ok();
+    assert!(
+        r.stderr.contains(&format!(
+            "tip: add a passphrase too with `tokman key passphrase --key-file {}` — if every key is lost",
+            key.display()
         )),
         "{}",
         r.stderr
