@@ -74,7 +74,7 @@ macro_rules! environment {
   TOKMAN_KEY_FILE         key file that unlocks the store, when no unlock flag is given
   TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase, after TOKMAN_KEY_FILE
   TOKMAN_PASSPHRASE       the passphrase itself, after every other unlock source
-  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`
+  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase` (a weak one is warned about)
   NO_COLOR                no colour in terminal output"
     };
 }
@@ -92,8 +92,8 @@ macro_rules! environment {
         encrypted with XChaCha20-Poly1305 under a key unlocked by a passphrase (Argon2id) \
         or a key file.\n\n\
         Unlocking, first that applies: --key-file, --passphrase-file, TOKMAN_KEY_FILE, \
-        TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal; otherwise \
-        exit 11. A flag always beats the environment.",
+        TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal (three tries); \
+        otherwise exit 11. A flag always beats the environment.",
     after_help = "Run `tokman help <command>` for a command's flags and examples.",
     after_long_help = concat!(
         exit_codes!(),

@@ -15,11 +15,15 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cli::Global;
+use crate::cmd::{say, warn};
 use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
 use crate::key_file;
-use crate::prompt::Prompter;
+use crate::prompt::{self, Prompter};
 use crate::store::{self, Store, Unlock, Unlocked};
+
+/// How many passphrases a person may type at the prompt before the command gives up, as sudo.
+pub const PROMPT_TRIES: u32 = 3;
 
 /// Where a setting came from: its flag, or the environment variable that stands in for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,15 +190,7 @@ impl Config {
                 Unlock::Passphrase(key_file::read_passphrase_file(&f.path)?)
             }
             UnlockSource::PassphraseEnv(p) => Unlock::Passphrase(copy(p)),
-            UnlockSource::Prompt => {
-                if !store.has_passphrase_slot()? {
-                    return Err(locked_without_source(
-                        "store is locked: it has no passphrase, only key files",
-                    ));
-                }
-                let prompt = format!("Passphrase for {}", store.path().display());
-                Unlock::Passphrase(prompter.passphrase(&prompt)?)
-            }
+            UnlockSource::Prompt => return self.unlock_at_prompt(store, prompter),
             UnlockSource::Nothing => {
                 return Err(locked_without_source(
                     "store is locked: no key file, passphrase file or passphrase was given, and there is no terminal to ask on",
@@ -203,6 +199,45 @@ impl Config {
         };
         let unlocked = store.unlock(&how).map_err(|e| self.name_source(e))?;
         Ok((unlocked, how))
+    }
+
+    /// Ask for the passphrase, up to [`PROMPT_TRIES`] times, saying how many tries are left.
+    fn unlock_at_prompt(
+        &self,
+        store: &Store,
+        prompter: &dyn Prompter,
+    ) -> Result<(Unlocked, Unlock)> {
+        if !store.has_passphrase_slot()? {
+            return Err(locked_without_source(
+                "store is locked: it has no passphrase, only key files",
+            ));
+        }
+        let prompt = format!("Passphrase for {}", store.path().display());
+        let mut tries = 0;
+        loop {
+            let how = Unlock::Passphrase(prompter.passphrase(&prompt)?);
+            tries += 1;
+            match store.unlock(&how) {
+                Ok(unlocked) => return Ok((unlocked, how)),
+                Err(Error::Locked { .. }) if tries < PROMPT_TRIES => {
+                    let left = PROMPT_TRIES - tries;
+                    say(format_args!("wrong passphrase, try again ({left} left)"));
+                }
+                Err(Error::Locked { .. }) => {
+                    return Err(Error::locked(
+                        format!(
+                            "wrong passphrase, {tries} tries: the passphrase typed at the prompt does not unlock {}",
+                            store.path().display()
+                        ),
+                        Some(
+                            "check the keyboard layout and Caps Lock, or unlock another way: --key-file PATH or --passphrase-file PATH"
+                                .into(),
+                        ),
+                    ));
+                }
+                Err(other) => return Err(other),
+            }
+        }
     }
 
     /// A key that does not open the store says which source it came from, and which other
@@ -242,14 +277,23 @@ impl Config {
     }
 
     /// The passphrase for a new store: `TOKMAN_NEW_PASSPHRASE`, else the passphrase sources
-    /// (file, `TOKMAN_PASSPHRASE`), else asked twice on a terminal.
+    /// (file, `TOKMAN_PASSPHRASE`), else asked twice on a terminal. From anywhere but the
+    /// prompt a weak one is accepted with a warning: a script has nobody to ask again.
     pub fn passphrase_for_new_store(&self, prompter: &dyn Prompter) -> Result<Passphrase> {
         if let Some(p) = &self.new_passphrase {
+            warn_if_weak(p, "TOKMAN_NEW_PASSPHRASE");
             return Ok(copy(p));
         }
         match &self.unlock {
-            UnlockSource::PassphraseFile(f) => key_file::read_passphrase_file(&f.path),
-            UnlockSource::PassphraseEnv(p) => Ok(copy(p)),
+            UnlockSource::PassphraseFile(f) => {
+                let p = key_file::read_passphrase_file(&f.path)?;
+                warn_if_weak(&p, &format!("{} ({})", f.given, f.path.display()));
+                Ok(p)
+            }
+            UnlockSource::PassphraseEnv(p) => {
+                warn_if_weak(p, "TOKMAN_PASSPHRASE");
+                Ok(copy(p))
+            }
             _ => prompter.new_passphrase(),
         }
     }
@@ -257,7 +301,10 @@ impl Config {
     /// A new passphrase for `key passphrase`: `TOKMAN_NEW_PASSPHRASE`, else asked twice.
     pub fn new_passphrase(&self, prompter: &dyn Prompter) -> Result<Passphrase> {
         match &self.new_passphrase {
-            Some(p) => Ok(copy(p)),
+            Some(p) => {
+                warn_if_weak(p, "TOKMAN_NEW_PASSPHRASE");
+                Ok(copy(p))
+            }
             None => prompter.new_passphrase(),
         }
     }
@@ -265,6 +312,15 @@ impl Config {
 
 fn copy(p: &Passphrase) -> Passphrase {
     Passphrase::new(p.expose().to_owned())
+}
+
+fn warn_if_weak(p: &Passphrase, from: &str) {
+    if let Some(why) = prompt::weakness(p.expose()) {
+        warn(format_args!(
+            "the new passphrase from {from} is weak: {why}; it was accepted, but {}",
+            prompt::STRONG_ENOUGH
+        ));
+    }
 }
 
 fn locked_without_source(message: &str) -> Error {

@@ -1,6 +1,7 @@
 //! Where the key comes from, as scripts and cron meet it: an explicit flag beats the
 //! environment, pair by pair; a key that does not open the store says which source it came
-//! from; empty variables are unset. And `init`'s suggestion of a second way in.
+//! from; empty variables are unset. And new passphrases: a weak one from the environment is
+//! accepted with a warning, and `init` suggests a second way in.
 
 mod common;
 
@@ -299,4 +300,58 @@ fn init_suggests_a_second_way_to_unlock() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_weak_new_passphrase_from_the_environment_is_accepted_with_a_warning() {
+    let env = Env::empty();
+    let mut c = env.bare();
+    c.env("TOKMAN_NEW_PASSPHRASE", "short").arg("init");
+    let r = Env::output(c);
+    r.ok();
+    assert!(
+        r.stderr.contains(
+            "warning: the new passphrase from TOKMAN_NEW_PASSPHRASE is weak: it is shorter than 12 characters"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("short\n") && !r.stderr.contains("\"short\""));
+    let mut c = env.bare();
+    c.env("TOKMAN_PASSPHRASE", "short").args(["key", "list"]);
+    Env::output(c).ok();
+
+    // `key passphrase` and `init` from TOKMAN_PASSPHRASE: the same.
+    let mut c = env.bare();
+    c.env("TOKMAN_PASSPHRASE", "short")
+        .env("TOKMAN_NEW_PASSPHRASE", "111111111111111")
+        .args(["key", "passphrase"]);
+    let r = Env::output(c);
+    r.ok();
+    assert!(
+        r.stderr.contains("is weak: it is only digits"),
+        "{}",
+        r.stderr
+    );
+    let other = Env::empty();
+    let mut c = other.bare();
+    c.env("TOKMAN_PASSPHRASE", "aaaaaaaaaaaaaaa").arg("init");
+    let r = Env::output(c);
+    r.ok();
+    assert!(
+        r.stderr.contains(
+            "warning: the new passphrase from TOKMAN_PASSPHRASE is weak: it uses only 1 different character"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // A strong one: no warning.
+    let strong = Env::with_passphrase();
+    let mut c = strong.cmd();
+    c.env("TOKMAN_NEW_PASSPHRASE", "another long passphrase")
+        .args(["key", "passphrase"]);
+    let r = Env::output(c);
+    r.ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
