@@ -179,7 +179,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
-            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;add-file'= {
@@ -215,6 +215,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -y 'Do not ask to confirm (required without a terminal)'
+            cand --yes 'Do not ask to confirm (required without a terminal)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -224,7 +226,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
-            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;help;add-file'= {
@@ -292,7 +294,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
-            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store'
+            cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
         }
         &'tokman;help;key;add-file'= {
         }

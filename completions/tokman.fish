@@ -142,7 +142,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_s
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "list" -d 'List the slots (never key material)'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store'
+complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l label -d 'A label to recognise the slot by' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
@@ -164,12 +164,13 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subco
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the slots (never key material)'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store'
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand version" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand version" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
@@ -197,4 +198,4 @@ complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the slots (never key material)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'

@@ -218,7 +218,7 @@ pub enum Command {
         after_help = "Examples:\n  \
         tokman key list\n  \
         tokman key add-file /etc/tokman/cron.key --label cron\n  \
-        tokman key remove 2"
+        tokman key remove 2 --yes"
     )]
     Key(KeyCommand),
     /// Print tokman's version (as `tokman --version` does)
@@ -460,12 +460,17 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a slot; its key file or passphrase no longer unlocks the store
-    #[command(after_help = "Example:\n  tokman key remove 2")]
+    /// Remove a slot; its key file or passphrase no longer unlocks the store (asks first)
+    #[command(after_help = "Examples:\n  \
+        tokman key remove 2\n  \
+        tokman key remove 2 --yes   # in a script: there is nobody to ask")]
     Remove {
         /// The slot number, as `tokman key list` shows it
         #[arg(value_name = "SLOT", value_hint = ValueHint::Other)]
         slot: i64,
+        /// Do not ask to confirm (required without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 

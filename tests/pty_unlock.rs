@@ -1,7 +1,7 @@
 //! Unlocking at a terminal, in a pseudo-terminal: three tries at the passphrase as sudo gives,
 //! a weak or empty new passphrase refused with the reason and asked again, a prompt drawn once
-//! even on a narrow terminal, and `verify` reading a pasted token without echoing it. (The
-//! harness is a copy of `tests/pty.rs`'s.)
+//! even on a narrow terminal, `verify` reading a pasted token without echoing it, and
+//! `key remove` asking first. (The harness is a copy of `tests/pty.rs`'s.)
 #![cfg(unix)]
 
 mod common;
@@ -94,6 +94,17 @@ impl Tty {
     fn type_hidden_line(&mut self, line: &str) {
         self.wait_for_echo_off();
         self.session.send_line(line).expect("write to the pty");
+    }
+
+    /// Type at a yes/no question (read key by key in raw mode, so echo is off too).
+    fn press(&mut self, key: &str) {
+        self.wait_for_echo_off();
+        self.session.send(key).expect("write to the pty");
+    }
+
+    /// Answer a yes/no question with a whole line.
+    fn answer(&mut self, line: &str) {
+        self.press(&format!("{line}\r"));
     }
 
     /// Poll the terminal's mode (a condition, not a guess at timing).
@@ -288,4 +299,46 @@ fn verify_on_a_terminal_does_not_echo_the_pasted_token() {
     assert_eq!(code, 5, "{transcript}");
     assert!(!transcript.contains(body), "{transcript}");
     assert!(!transcript.contains(PASS), "{transcript}");
+}
+
+#[test]
+fn key_remove_on_a_terminal_asks_first() {
+    let _serial = serial();
+    let env = Env::new();
+    let second = env.path("second.key");
+    env.run(&[
+        "key",
+        "add-file",
+        second.to_str().unwrap(),
+        "--label",
+        "cron",
+    ])
+    .ok();
+    let key = env.key.clone().unwrap();
+    let key = key.to_str().unwrap();
+    let slot_count = || {
+        let r = env.run(&["key", "list", "--json"]);
+        r.ok();
+        r.json().as_array().unwrap().len()
+    };
+
+    let mut tty = Tty::spawn(&env, &["key", "remove", "2"], &[("TOKMAN_KEY_FILE", key)]);
+    let question = tty.expect("unlock this store");
+    assert!(
+        question.contains("Remove slot 2 (key file, cron)?"),
+        "{question}"
+    );
+    tty.answer("n");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 2, "declining is not success:\n{transcript}");
+    assert!(transcript.contains("nothing was changed"), "{transcript}");
+    assert_eq!(slot_count(), 2);
+
+    let mut tty = Tty::spawn(&env, &["key", "remove", "2"], &[("TOKMAN_KEY_FILE", key)]);
+    tty.expect("unlock this store");
+    tty.answer("yes");
+    tty.expect("removed slot 2");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(slot_count(), 1);
 }

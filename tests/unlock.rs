@@ -1,7 +1,8 @@
 //! Where the key comes from, as scripts and cron meet it: an explicit flag beats the
 //! environment, pair by pair; a key that does not open the store says which source it came
 //! from; empty variables are unset. And new passphrases: a weak one from the environment is
-//! accepted with a warning, and `init` suggests a second way in.
+//! accepted with a warning, and `init` suggests a second way in. `key remove` needs `--yes`
+//! without a terminal.
 
 mod common;
 
@@ -354,4 +355,28 @@ fn a_weak_new_passphrase_from_the_environment_is_accepted_with_a_warning() {
     let r = Env::output(c);
     r.ok();
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
+
+fn slots(env: &Env) -> Vec<serde_json::Value> {
+    let r = env.run(&["key", "list", "--json"]);
+    r.ok();
+    r.json().as_array().unwrap().clone()
+}
+
+#[test]
+fn key_remove_needs_yes_without_a_terminal() {
+    let env = Env::new();
+    let second = env.path("second.key");
+    env.run(&["key", "add-file", s(&second)]).ok();
+    let r = env.run(&["key", "remove", "2"]);
+    r.code(2);
+    assert!(r.stderr.contains("--yes"), "{}", r.stderr);
+    assert_eq!(slots(&env).len(), 2, "nothing was removed");
+    // Checked before unlocking: no key needed to be told.
+    let mut c = env.bare();
+    c.args(["key", "remove", "2"]).write_stdin("");
+    Env::output(c).code(2);
+    env.run(&["key", "remove", "2", "--yes"]).ok();
+    env.run(&["key", "remove", "-y", "2"]).code(8);
+    assert_eq!(slots(&env).len(), 1);
 }
