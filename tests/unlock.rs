@@ -2,7 +2,7 @@
 //! environment, pair by pair; a key that does not open the store says which source it came
 //! from; empty variables are unset. And new passphrases: a weak one from the environment is
 //! accepted with a warning, and `init` suggests a second way in. `key remove` needs `--yes`
-//! without a terminal.
+//! without a terminal, and `key passphrase` keeps its slot's label.
 
 mod common;
 
@@ -379,4 +379,27 @@ fn key_remove_needs_yes_without_a_terminal() {
     env.run(&["key", "remove", "2", "--yes"]).ok();
     env.run(&["key", "remove", "-y", "2"]).code(8);
     assert_eq!(slots(&env).len(), 1);
+}
+
+#[test]
+fn key_passphrase_keeps_the_slot_label() {
+    let env = Env::with_passphrase();
+    let before = slots(&env);
+    assert_eq!(before.len(), 1);
+    let label = before[0]["label"].clone();
+    assert_eq!(label, "init");
+    let mut c = env.cmd();
+    c.env("TOKMAN_NEW_PASSPHRASE", "a brand new passphrase")
+        .args(["key", "passphrase"]);
+    Env::output(c).ok();
+    let mut c = env.bare();
+    c.env("TOKMAN_PASSPHRASE", "a brand new passphrase")
+        .args(["key", "list", "--json"]);
+    let r = Env::output(c);
+    r.ok();
+    let after = r.json();
+    let after = after.as_array().unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0]["slot"], before[0]["slot"], "a new slot");
+    assert_eq!(after[0]["label"], label, "{after:?}");
 }

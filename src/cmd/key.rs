@@ -39,7 +39,17 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             let now = now();
             let mut tx = store.write(&unlocked)?;
             let old = tx.passphrase_slot()?;
-            let slot = tx.add_slot(&how, NewSlot::Passphrase(&pass), Some("passphrase"), now)?;
+            // The new slot takes over the old one's label: a changed passphrase is the same
+            // way in, and the label is how the operator knows it.
+            let label = match old {
+                Some(old) => tx
+                    .slots()?
+                    .into_iter()
+                    .find(|s| s.slot == old)
+                    .and_then(|s| s.label),
+                None => Some("passphrase".to_owned()),
+            };
+            let slot = tx.add_slot(&how, NewSlot::Passphrase(&pass), label.as_deref(), now)?;
             if let Some(old) = old {
                 tx.remove_slot(old)?;
             }
