@@ -2,7 +2,8 @@
 //! environment, pair by pair; a key that does not open the store says which source it came
 //! from; empty variables are unset. And new passphrases: a weak one from the environment is
 //! accepted with a warning, and `init` suggests a second way in. `key remove` needs `--yes`
-//! without a terminal, and `key passphrase` keeps its slot's label.
+//! without a terminal, `key passphrase` keeps its slot's label, and read-only runs count as a
+//! use of their slot.
 
 mod common;
 
@@ -402,4 +403,43 @@ fn key_passphrase_keeps_the_slot_label() {
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after[0]["slot"], before[0]["slot"], "a new slot");
     assert_eq!(after[0]["label"], label, "{after:?}");
+}
+
+#[test]
+fn read_only_runs_count_as_a_use_of_their_slot() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    let id = Env::id_of(&token);
+    let reads: [&[&str]; 5] = [
+        &["list"],
+        &["list", "--json"],
+        &["inspect", &id],
+        &["audit"],
+        &["key", "list"],
+    ];
+    for (i, args) in reads.iter().enumerate() {
+        let key = env.path(&format!("cron{i}.key"));
+        let r = env.run(&["key", "add-file", s(&key), "--label", &format!("cron{i}")]);
+        r.ok();
+        let slot_of = |slots: &[serde_json::Value]| {
+            slots
+                .iter()
+                .find(|s| s["label"] == format!("cron{i}"))
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(
+            slot_of(&slots(&env))["last_used_at"],
+            serde_json::Value::Null
+        );
+        let mut c = env.bare();
+        c.env("TOKMAN_KEY_FILE", &key).args(*args).write_stdin("");
+        Env::output(c).ok();
+        let used = slot_of(&slots(&env));
+        assert!(
+            used["last_used_at"].is_string(),
+            "tokman {} did not record its slot's use: {used}",
+            args.join(" ")
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! `tokman key`: manage the ways to unlock the store. Every slot wraps the same master key, so
 //! adding or removing one never re-encrypts a token.
 
-use super::{Ctx, now, out, out_json, require_yes, say};
+use super::{Ctx, note_slot_used, now, out, out_json, require_yes, say};
 use crate::audit::Kind;
 use crate::cli::KeyCommand;
 use crate::crypto::KeyFileKey;
@@ -63,6 +63,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
         }
         KeyCommand::List { json } => {
             let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+            note_slot_used(&mut store, &unlocked);
             let tx = store.read(&unlocked)?;
             let slots = tx.slots()?;
             if json {

@@ -24,6 +24,7 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         unused_for: a.unused_for,
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    super::note_slot_used(&mut store, &unlocked);
     let now = now();
     if a.json {
         return json(&mut store, &unlocked, &filter, now).map(|()| 0);

@@ -89,6 +89,19 @@ impl Prompter for Shown<'_> {
     }
 }
 
+/// Note that a read command (`list`, `inspect`, `audit`, `key list`) used its slot, as write
+/// commands do in their own transaction: without it a key file that cron uses only to read
+/// looks unused in `key list`. Written at most once a minute (see [`crate::store::Tx::touch_slot`]);
+/// a store that cannot be written (read-only file or disk, a lock held) never fails the read.
+pub fn note_slot_used(store: &mut Store, unlocked: &Unlocked) {
+    let touch = |store: &mut Store| -> Result<()> {
+        let tx = store.write(unlocked)?;
+        tx.touch_slot(now())?;
+        tx.commit()
+    };
+    let _ = touch(store);
+}
+
 /// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).
 pub fn require_yes(cfg: &Config, yes: bool, verb: &str) -> Result<()> {
     if yes || cfg.terminal.stdin {
