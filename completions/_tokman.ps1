@@ -21,9 +21,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
 
     $completions = @(switch ($command) {
         'tokman' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -50,9 +50,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--new-key-file', '--new-key-file', [CompletionResultType]::ParameterName, 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase')
             [CompletionResult]::new('--notify-command', '--notify-command', [CompletionResultType]::ParameterName, 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin')
             [CompletionResult]::new('--audit-retention', '--audit-retention', [CompletionResultType]::ParameterName, 'How long the audit log keeps events before `purge` drops them')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -67,9 +67,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)')
             [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Accept the token only from this address or CIDR (repeatable)')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'Accept the token only from this origin, scheme://host[:port] (repeatable)')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--no-rate-limit', '--no-rate-limit', [CompletionResultType]::ParameterName, 'No rate limit, even if the store has default limits')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the token record plus "token" as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -85,9 +85,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--unused-for', '--unused-for', [CompletionResultType]::ParameterName, 'Only tokens never used, or last used longer ago than this')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'The order to show them in; ties go by creation time, then id')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show only the first N tokens, in the --sort order')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print an array of token records as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -96,9 +96,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;inspect' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the token record as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -109,9 +109,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         'tokman;revoke' {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Revoke this user''s active token')
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for the record')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the revoked token''s record as JSON (an array of records for several ids)')
@@ -124,9 +124,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         'tokman;rotate' {
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Rotate this user''s active token')
             [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Lifetime of the successor (at most the store''s maximum)')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the new token''s record plus "token" as JSON')
@@ -141,9 +141,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--ip', '--ip', [CompletionResultType]::ParameterName, 'The caller''s address, checked against the token''s IP allow-list')
             [CompletionResult]::new('--origin', '--origin', [CompletionResultType]::ParameterName, 'The caller''s origin, checked against the token''s origin allow-list')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Require the token to belong to this user')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document, whatever the outcome')
@@ -155,9 +155,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;purge' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--revoked', '--revoked', [CompletionResultType]::ParameterName, 'Also delete revoked tokens')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be deleted, delete nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
@@ -172,9 +172,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         'tokman;audit' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events from this long ago until now')
             [CompletionResult]::new('--expect-head', '--expect-head', [CompletionResultType]::ParameterName, 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the events as a JSON array')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Verify the log is intact and print its head (64 hex digits)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -184,9 +184,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;key' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -194,15 +194,15 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('add-file', 'add-file', [CompletionResultType]::ParameterValue, 'Write a new key file (mode 0600) and add a slot that it unlocks')
             [CompletionResult]::new('passphrase', 'passphrase', [CompletionResultType]::ParameterValue, 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the slots (never key material)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'tokman;key;add-file' {
             [CompletionResult]::new('--label', '--label', [CompletionResultType]::ParameterName, 'A label to recognise the slot by')
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -210,9 +210,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;key;passphrase' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -220,9 +220,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;key;list' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the slots as JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -231,9 +231,11 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;key;remove' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -244,7 +246,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('add-file', 'add-file', [CompletionResultType]::ParameterValue, 'Write a new key file (mode 0600) and add a slot that it unlocks')
             [CompletionResult]::new('passphrase', 'passphrase', [CompletionResultType]::ParameterValue, 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the slots (never key material)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -264,9 +266,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;version' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -274,9 +276,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;completions' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
-            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
-            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -330,7 +332,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('add-file', 'add-file', [CompletionResultType]::ParameterValue, 'Write a new key file (mode 0600) and add a slot that it unlocks')
             [CompletionResult]::new('passphrase', 'passphrase', [CompletionResultType]::ParameterValue, 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the slots (never key material)')
-            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store')
+            [CompletionResult]::new('remove', 'remove', [CompletionResultType]::ParameterValue, 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)')
             break
         }
         'tokman;help;key;add-file' {

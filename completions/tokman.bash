@@ -845,7 +845,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__key__subcmd__remove)
-            opts="-h -V --store --key-file --passphrase-file --help --version"
+            opts="-y -h -V --yes --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -70,11 +70,11 @@ pub fn verify_exit_codes_text() -> &'static str {
 macro_rules! environment {
     () => {
         "Environment:
-  TOKMAN_STORE            store path (like --store)
-  TOKMAN_KEY_FILE         key file that unlocks the store (like --key-file)
-  TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase (like --passphrase-file)
-  TOKMAN_PASSPHRASE       the passphrase itself
-  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase`
+  TOKMAN_STORE            store path, when --store is not given
+  TOKMAN_KEY_FILE         key file that unlocks the store, when no unlock flag is given
+  TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase, after TOKMAN_KEY_FILE
+  TOKMAN_PASSPHRASE       the passphrase itself, after every other unlock source
+  TOKMAN_NEW_PASSPHRASE   a new passphrase, for init and `key passphrase` (a weak one is warned about)
   NO_COLOR                no colour in terminal output"
     };
 }
@@ -91,8 +91,9 @@ macro_rules! environment {
         and irreversible. Everything lives in one SQLite file whose private fields are \
         encrypted with XChaCha20-Poly1305 under a key unlocked by a passphrase (Argon2id) \
         or a key file.\n\n\
-        Unlocking, first that applies: --key-file / TOKMAN_KEY_FILE, --passphrase-file / \
-        TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal; otherwise exit 11.",
+        Unlocking, first that applies: --key-file, --passphrase-file, TOKMAN_KEY_FILE, \
+        TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE, a prompt on a terminal (three tries); \
+        otherwise exit 11. A flag always beats the environment.",
     after_help = "Run `tokman help <command>` for a command's flags and examples.",
     after_long_help = concat!(
         exit_codes!(),
@@ -122,39 +123,36 @@ pub fn environment_text() -> &'static str {
     environment!()
 }
 
-/// Options every command accepts, before or after the subcommand.
+/// Options every command accepts, before or after the subcommand. clap reads no variable for
+/// them: `Config` reads the environment apart, so that a flag beats every variable.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
-    /// Path of the store [default: <data dir>/tokman/store.db]
+    /// Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
         value_name = "PATH",
-        env = "TOKMAN_STORE",
-        hide_env_values = true,
         value_parser = any_path
     )]
     pub store: Option<PathBuf>,
-    /// Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)
+    /// Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats
+    /// TOKMAN_KEY_FILE and every other unlock variable
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
         value_name = "PATH",
-        env = "TOKMAN_KEY_FILE",
-        hide_env_values = true,
         value_parser = any_path
     )]
     pub key_file: Option<PathBuf>,
-    /// Read the passphrase from the first line of this file
+    /// Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and
+    /// every other unlock variable
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
         value_name = "PATH",
-        env = "TOKMAN_PASSPHRASE_FILE",
-        hide_env_values = true,
         value_parser = any_path
     )]
     pub passphrase_file: Option<PathBuf>,
@@ -221,7 +219,7 @@ pub enum Command {
         after_help = "Examples:\n  \
         tokman key list\n  \
         tokman key add-file /etc/tokman/cron.key --label cron\n  \
-        tokman key remove 2"
+        tokman key remove 2 --yes"
     )]
     Key(KeyCommand),
     /// Print tokman's version (as `tokman --version` does)
@@ -481,17 +479,22 @@ pub enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Remove a slot; its key file or passphrase no longer unlocks the store
-    #[command(after_help = "Example:\n  tokman key remove 2")]
+    /// Remove a slot; its key file or passphrase no longer unlocks the store (asks first)
+    #[command(after_help = "Examples:\n  \
+        tokman key remove 2\n  \
+        tokman key remove 2 --yes   # in a script: there is nobody to ask")]
     Remove {
         /// The slot number, as `tokman key list` shows it
         #[arg(value_name = "SLOT", value_hint = ValueHint::Other)]
         slot: i64,
+        /// Do not ask to confirm (required without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
-/// A path from a flag or variable. Empty is allowed here and means "not set" (an exported but
-/// empty `TOKMAN_KEY_FILE=` in a cron line is not a usage error); `Config` drops it.
+/// A path from a flag. Empty is allowed here and means "not set", as an empty variable does
+/// (`--key-file "$KEY"` with `KEY` unset is not a usage error); `Config` drops it.
 fn any_path(s: &str) -> Result<PathBuf, Error> {
     Ok(PathBuf::from(s))
 }

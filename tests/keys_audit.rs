@@ -154,14 +154,15 @@ fn key_add_file_list_and_remove() {
     assert_eq!(slots(&env).len(), 2);
 
     // Remove a missing slot: 8. Remove the new one: its file no longer opens the store.
-    env.run(&["key", "remove", "99"]).code(8);
-    env.run(&["key", "remove", &new_slot.to_string()]).ok();
+    env.run(&["key", "remove", "99", "--yes"]).code(8);
+    env.run(&["key", "remove", &new_slot.to_string(), "--yes"])
+        .ok();
     let r = list_with_key(&env, &added);
     r.code(11);
     assert_eq!(slots(&env).len(), 1);
     // The last slot never goes.
     let last = slots(&env)[0]["slot"].as_i64().unwrap();
-    let r = env.run(&["key", "remove", &last.to_string()]);
+    let r = env.run(&["key", "remove", &last.to_string(), "--yes"]);
     r.code(7);
     assert_eq!(slots(&env).len(), 1);
     env.verify(&token, &[]).ok();
@@ -266,7 +267,7 @@ fn the_audit_log_records_every_change_and_refusal_but_never_a_token() {
         .map(|s| s["slot"].as_i64().unwrap())
         .max()
         .unwrap();
-    env.run(&["key", "remove", &slot.to_string()]).ok();
+    env.run(&["key", "remove", &slot.to_string(), "--yes"]).ok();
     Env::output({
         let mut c = env.cmd();
         c.env("TOKMAN_NEW_PASSPHRASE", "pw for audit")
@@ -604,7 +605,7 @@ fn slot_numbers_are_never_reused() {
     let env = Env::new();
     let second = env.path("second.key");
     env.run(&["key", "add-file", second.to_str().unwrap()]).ok();
-    env.run(&["key", "remove", "2"]).ok();
+    env.run(&["key", "remove", "2", "--yes"]).ok();
     let third = env.path("third.key");
     env.run(&["key", "add-file", third.to_str().unwrap()]).ok();
     let slots = env.run(&["key", "list", "--json"]).json();

@@ -84,7 +84,7 @@ fn adding_a_key_file_while_its_unlocking_slot_is_removed_is_a_locked_store_not_a
             .unwrap();
         let remove = tokman(&env)
             .env("TOKMAN_KEY_FILE", &second)
-            .args(["key", "remove", "1"])
+            .args(["key", "remove", "1", "--yes"])
             .spawn()
             .unwrap();
         let (add_code, add_err) = finish(add);

@@ -8,6 +8,7 @@ use crate::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    super::note_slot_used(&mut store, &unlocked);
     let tx = store.read(&unlocked)?;
     if a.check {
         let intact = tx.check_chain()?;

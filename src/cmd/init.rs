@@ -1,4 +1,5 @@
-//! `tokman init`: create a store, unlocked by a passphrase or a new key file.
+//! `tokman init`: create a store, unlocked by a passphrase or a new key file, and suggest a
+//! second way to unlock it.
 
 use super::{Ctx, now, say};
 use crate::cli::InitArgs;
@@ -7,6 +8,9 @@ use crate::error::{Error, Result};
 use crate::key_file;
 use crate::lifecycle::Settings;
 use crate::store::{NewSlot, Store};
+
+/// Why a store wants a second slot: nothing (not even tokman) can open it without one of its keys.
+const LOSING_EVERY_KEY: &str = "if every key is lost the store cannot be opened";
 
 pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
     let settings = Settings {
@@ -43,6 +47,10 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 path.display(),
                 key_path.display()
             ));
+            say(format_args!(
+                "tip: add a passphrase too with `tokman key passphrase --key-file {}` — {LOSING_EVERY_KEY}",
+                key_path.display()
+            ));
         }
         None => {
             let pass = ctx.cfg.passphrase_for_new_store(ctx.prompter)?;
@@ -55,6 +63,9 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 now(),
             )?;
             say(format_args!("created a store at {}", path.display()));
+            say(format_args!(
+                "tip: add a second way to unlock with `tokman key add-file PATH` — {LOSING_EVERY_KEY}"
+            ));
         }
     }
     Ok(0)

@@ -22,6 +22,7 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
         None => None,
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    super::note_slot_used(&mut store, &unlocked);
     let now = now();
     let stored = match (&target, &presented) {
         (Target::Id(id), _) => ops::lookup(&mut store, &unlocked, &Which::Id(id.clone()), now)?,

@@ -1,7 +1,7 @@
 //! `tokman key`: manage the ways to unlock the store. Every slot wraps the same master key, so
 //! adding or removing one never re-encrypts a token.
 
-use super::{Ctx, now, out, out_json, say};
+use super::{Ctx, note_slot_used, now, out, out_json, require_yes, say};
 use crate::audit::Kind;
 use crate::cli::KeyCommand;
 use crate::crypto::KeyFileKey;
@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::key_file;
 use crate::ops;
 use crate::render;
-use crate::store::{Durability, NewSlot};
+use crate::store::{Durability, NewSlot, Store, Unlocked};
 
 pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
     match cmd {
@@ -39,7 +39,17 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             let now = now();
             let mut tx = store.write(&unlocked)?;
             let old = tx.passphrase_slot()?;
-            let slot = tx.add_slot(&how, NewSlot::Passphrase(&pass), Some("passphrase"), now)?;
+            // The new slot takes over the old one's label: a changed passphrase is the same
+            // way in, and the label is how the operator knows it.
+            let label = match old {
+                Some(old) => tx
+                    .slots()?
+                    .into_iter()
+                    .find(|s| s.slot == old)
+                    .and_then(|s| s.label),
+                None => Some("passphrase".to_owned()),
+            };
+            let slot = tx.add_slot(&how, NewSlot::Passphrase(&pass), label.as_deref(), now)?;
             if let Some(old) = old {
                 tx.remove_slot(old)?;
             }
@@ -53,6 +63,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
         }
         KeyCommand::List { json } => {
             let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+            note_slot_used(&mut store, &unlocked);
             let tx = store.read(&unlocked)?;
             let slots = tx.slots()?;
             if json {
@@ -66,8 +77,12 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
                 ))?;
             }
         }
-        KeyCommand::Remove { slot } => {
+        KeyCommand::Remove { slot, yes } => {
+            require_yes(ctx.cfg, yes, "key remove")?;
             let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+            if !yes {
+                confirm_remove(ctx, &mut store, &unlocked, slot)?;
+            }
             let now = now();
             let mut tx = store.write(&unlocked)?;
             let info = tx.remove_slot(slot)?;
@@ -82,4 +97,37 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// Ask before removing a slot, naming it. The question is asked outside any write transaction,
+/// so nobody waits on the lock while a person reads it; the removal then checks the slot again.
+/// No question for a slot that is not there or is the last one: the removal refuses those.
+fn confirm_remove(ctx: &Ctx<'_>, store: &mut Store, unlocked: &Unlocked, slot: i64) -> Result<()> {
+    let slots = store.read(unlocked)?.slots()?;
+    let Some(info) = slots.iter().find(|s| s.slot == slot) else {
+        return Ok(());
+    };
+    if slots.len() == 1 {
+        return Ok(());
+    }
+    let what = if info.kind == "passphrase" {
+        "passphrase"
+    } else {
+        "key file"
+    };
+    let label = info
+        .label
+        .as_deref()
+        .map_or_else(String::new, |l| format!(", {}", render::escape(l)));
+    let used = if slot == unlocked.slot {
+        ", the one that unlocked it just now,"
+    } else {
+        ""
+    };
+    ctx.confirm(
+        false,
+        &format!(
+            "Remove slot {slot} ({what}{label})? Its {what}{used} will no longer unlock this store"
+        ),
+    )
 }

@@ -35,6 +35,7 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         limit: a.limit,
     };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    super::note_slot_used(&mut store, &unlocked);
     let now = now();
     if a.json {
         let (shown, matched) = json(&mut store, &unlocked, &filter, now)?;

@@ -90,6 +90,23 @@ impl Prompter for Shown<'_> {
     fn confirm(&self, question: &str) -> Result<bool> {
         self.0.confirm(&render::escape(question))
     }
+
+    fn secret_line(&self, prompt: &str) -> Result<zeroize::Zeroizing<String>> {
+        self.0.secret_line(&render::escape(prompt))
+    }
+}
+
+/// Note that a read command (`list`, `inspect`, `audit`, `key list`) used its slot, as write
+/// commands do in their own transaction: without it a key file that cron uses only to read
+/// looks unused in `key list`. Written at most once a minute (see [`crate::store::Tx::touch_slot`]);
+/// a store that cannot be written (read-only file or disk, a lock held) never fails the read.
+pub fn note_slot_used(store: &mut Store, unlocked: &Unlocked) {
+    let touch = |store: &mut Store| -> Result<()> {
+        let tx = store.write(unlocked)?;
+        tx.touch_slot(now())?;
+        tx.commit()
+    };
+    let _ = touch(store);
 }
 
 /// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).
@@ -148,11 +165,17 @@ pub fn out_json(value: &serde_json::Value) -> Result<()> {
 /// keeps a 1 GB paste from being read into memory.
 pub const MAX_TOKEN_INPUT: u64 = 64 * 1024;
 
-/// A token from stdin: everything up to EOF, bounded. On a terminal, say what is awaited.
+/// A token from stdin: everything up to EOF, bounded. On a terminal, one line read with echo
+/// off, like a password, so the pasted secret never lands in the scrollback.
 /// Input that cannot be a token (too long, not UTF-8) is `Err(Malformed)`, not kept.
 pub fn read_token_stdin(cfg: &Config) -> Result<std::result::Result<String, Malformed>> {
     if cfg.terminal.stdin {
-        say("paste the token, then press Enter and Ctrl-D");
+        let mut line = crate::prompt::TerminalPrompter
+            .secret_line("Paste the token (it is not shown) and press Enter")?;
+        if line.len() as u64 > MAX_TOKEN_INPUT {
+            return Ok(Err(Malformed("not a token: too long")));
+        }
+        return Ok(Ok(std::mem::take(&mut *line)));
     }
     let mut buf = Vec::new();
     io::stdin()

@@ -1,0 +1,344 @@
+//! Unlocking at a terminal, in a pseudo-terminal: three tries at the passphrase as sudo gives,
+//! a weak or empty new passphrase refused with the reason and asked again, a prompt drawn once
+//! even on a narrow terminal, `verify` reading a pasted token without echoing it, and
+//! `key remove` asking first. (The harness is a copy of `tests/pty.rs`'s.)
+#![cfg(unix)]
+
+mod common;
+
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use common::{Env, PASS};
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession;
+use expectrl::{Eof, Expect};
+
+/// Argon2 runs on every passphrase unlock; a loaded 2-core machine can be slow.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One pty test at a time: expectrl's `expect` polls without sleeping, so parallel sessions
+/// would each spin a core that the commands' Argon2 runs need.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// One command running on a terminal, and everything it printed so far.
+struct Tty {
+    session: OsSession,
+    transcript: Vec<u8>,
+    what: String,
+}
+
+impl Tty {
+    /// `tokman ARGS` on a fresh pty, against `env`'s store with nothing to unlock it (so it
+    /// asks), a clean environment plus `vars`.
+    fn spawn(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Tty {
+        Tty::spawn_sized(env, args, vars, 160)
+    }
+
+    /// [`Tty::spawn`] on a terminal `cols` wide.
+    fn spawn_sized(env: &Env, args: &[&str], vars: &[(&str, &str)], cols: u16) -> Tty {
+        // The pty starts with echo off (ptyprocess sets it so); turn it on as a real terminal
+        // has it, before tokman starts, so that echo going off is tokman's doing.
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"stty echo && exec "$0" "$@""#)
+            .arg(assert_cmd::cargo::cargo_bin("tokman"))
+            .args(args);
+        for var in common::TOKMAN_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("TOKMAN_STORE", &env.store)
+            .env("HOME", env.dir.path())
+            .env("TERM", "xterm-256color");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut session = OsSession::spawn(cmd).expect("spawn on a pty");
+        session
+            .get_process_mut()
+            .set_window_size(cols, 40)
+            .expect("window size");
+        session.set_expect_timeout(Some(TIMEOUT));
+        Tty {
+            session,
+            transcript: Vec::new(),
+            what: format!("tokman {}", args.join(" ")),
+        }
+    }
+
+    /// Wait for `needle`; the text up to and including it.
+    #[track_caller]
+    fn expect(&mut self, needle: &str) -> String {
+        match self.session.expect(needle) {
+            Ok(found) => {
+                self.transcript.extend_from_slice(found.as_bytes());
+                String::from_utf8_lossy(found.as_bytes()).into_owned()
+            }
+            Err(e) => panic!(
+                "{}: waiting for {needle:?}: {e}\ntranscript so far:\n{}",
+                self.what,
+                String::from_utf8_lossy(&self.transcript)
+            ),
+        }
+    }
+
+    /// Type a line once the program has turned echo off to read it: this proves the input is
+    /// hidden, and avoids racing the prompt's flush of pending input (console uses TCSAFLUSH).
+    fn type_hidden_line(&mut self, line: &str) {
+        self.wait_for_echo_off();
+        self.session.send_line(line).expect("write to the pty");
+    }
+
+    /// Type at a yes/no question (read key by key in raw mode, so echo is off too).
+    fn press(&mut self, key: &str) {
+        self.wait_for_echo_off();
+        self.session.send(key).expect("write to the pty");
+    }
+
+    /// Answer a yes/no question with a whole line.
+    fn answer(&mut self, line: &str) {
+        self.press(&format!("{line}\r"));
+    }
+
+    /// Poll the terminal's mode (a condition, not a guess at timing).
+    fn wait_for_echo_off(&mut self) {
+        let start = Instant::now();
+        while self.session.get_process().get_echo().expect("termios") {
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "{}: echo never turned off\ntranscript so far:\n{}",
+                self.what,
+                String::from_utf8_lossy(&self.transcript)
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Read to the end; the exit code and the whole transcript.
+    #[track_caller]
+    fn finish(mut self) -> (i32, String) {
+        let rest = self.expect_eof();
+        self.transcript.extend_from_slice(&rest);
+        let code = match self.session.get_process().wait().expect("wait") {
+            WaitStatus::Exited(_, code) => code,
+            other => panic!("{}: {other:?}", self.what),
+        };
+        (code, String::from_utf8_lossy(&self.transcript).into_owned())
+    }
+
+    fn expect_eof(&mut self) -> Vec<u8> {
+        match self.session.expect(Eof) {
+            Ok(found) => found.as_bytes().to_vec(),
+            Err(e) => panic!(
+                "{}: waiting for the end: {e}\ntranscript so far:\n{}",
+                self.what,
+                String::from_utf8_lossy(&self.transcript)
+            ),
+        }
+    }
+}
+
+/// A store with a passphrase and no unlock source in the environment, so commands ask.
+fn passphrase_store() -> Env {
+    let mut env = Env::with_passphrase();
+    env.passphrase = None;
+    env
+}
+
+/// The unlocked command (not on a terminal) for checks after a pty step.
+fn unlocked(env: &Env) -> assert_cmd::Command {
+    let mut c = env.bare();
+    c.env("TOKMAN_PASSPHRASE", PASS);
+    c
+}
+
+/// A person typing `tries` at the passphrase prompt of `tokman ARGS`; the exit code and
+/// transcript.
+fn at_the_prompt(env: &Env, args: &[&str], tries: &[&str]) -> (i32, String) {
+    let mut tty = Tty::spawn(env, args, &[]);
+    for typed in tries {
+        tty.expect("Passphrase for ");
+        tty.type_hidden_line(typed);
+    }
+    tty.finish()
+}
+
+#[test]
+fn a_wrong_passphrase_at_the_prompt_gets_three_tries() {
+    let _serial = serial();
+    let env = passphrase_store();
+    unlocked(&env)
+        .args(["generate", "alice"])
+        .assert()
+        .success();
+
+    let (code, transcript) = at_the_prompt(&env, &["list"], &["wrong one", "wrong two", PASS]);
+    assert_eq!(code, 0, "{transcript}");
+    for said in [
+        "wrong passphrase, try again (2 left)",
+        "wrong passphrase, try again (1 left)",
+        "alice",
+    ] {
+        assert!(transcript.contains(said), "no {said:?} in:\n{transcript}");
+    }
+
+    let (code, transcript) = at_the_prompt(&env, &["list"], &["one", "two", "three"]);
+    assert_eq!(code, 11, "{transcript}");
+    assert!(
+        transcript.contains("error: wrong passphrase, 3 tries"),
+        "{transcript}"
+    );
+    assert_eq!(
+        transcript.matches("Passphrase for ").count(),
+        3,
+        "asked exactly three times:\n{transcript}"
+    );
+    for typed in [PASS, "wrong one", "wrong two", "three"] {
+        assert!(
+            !transcript.contains(typed),
+            "{typed:?} echoed:\n{transcript}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_passphrase_says_why_it_asks_again() {
+    let _serial = serial();
+    let env = passphrase_store();
+    let (code, transcript) = at_the_prompt(&env, &["list"], &["", PASS]);
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("the passphrase cannot be empty"),
+        "{transcript}"
+    );
+    // An empty entry is not a wrong try.
+    assert!(!transcript.contains("left)"), "{transcript}");
+}
+
+#[test]
+fn a_weak_new_passphrase_at_the_prompt_is_refused_with_the_reason() {
+    let _serial = serial();
+    let env = Env::empty();
+    let mut tty = Tty::spawn(&env, &["init"], &[]);
+    tty.expect("New passphrase");
+    tty.type_hidden_line("");
+    tty.expect("the passphrase cannot be empty");
+    tty.expect("New passphrase");
+    tty.type_hidden_line("kiwi7");
+    tty.expect("that passphrase is too weak: it is shorter than 12 characters");
+    tty.expect("New passphrase");
+    tty.type_hidden_line("abababababababab");
+    tty.expect("too weak: it uses only 2 different characters");
+    tty.expect("New passphrase");
+    tty.type_hidden_line(PASS);
+    tty.expect("Repeat it");
+    tty.type_hidden_line(PASS);
+    tty.expect("created a store");
+    tty.expect("tip: add a second way to unlock");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    for typed in [PASS, "kiwi7", "abababababababab"] {
+        assert!(
+            !transcript.contains(typed),
+            "{typed:?} echoed:\n{transcript}"
+        );
+    }
+    unlocked(&env).arg("list").assert().success();
+}
+
+#[test]
+fn the_passphrase_prompt_is_drawn_once_on_a_narrow_terminal() {
+    let _serial = serial();
+    let env = passphrase_store();
+    let mut tty = Tty::spawn_sized(&env, &["key", "list"], &[], 40);
+    tty.expect("Passphrase for ");
+    tty.type_hidden_line(PASS);
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(
+        transcript.matches("Passphrase for").count(),
+        1,
+        "the prompt was drawn again:\n{transcript:?}"
+    );
+}
+
+#[test]
+fn verify_on_a_terminal_does_not_echo_the_pasted_token() {
+    let _serial = serial();
+    let env = passphrase_store();
+    let token = {
+        let out = unlocked(&env).args(["generate", "alice"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let body = &token[token.len() - 49..];
+    let mut tty = Tty::spawn(&env, &["verify"], &[("TOKMAN_PASSPHRASE", PASS)]);
+    tty.expect("Paste the token");
+    tty.type_hidden_line(&token);
+    tty.expect("valid: ");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert!(transcript.contains(&Env::id_of(&token)), "{transcript}");
+    assert!(
+        !transcript.contains(body),
+        "the secret was echoed:\n{transcript}"
+    );
+    // Asked for the passphrase too, both are hidden; a wrong token still reads as one.
+    let mut tty = Tty::spawn(&env, &["verify", "--scope", "posts:read"], &[]);
+    tty.expect("Paste the token");
+    tty.type_hidden_line(&format!("  {token}  "));
+    tty.expect("Passphrase for ");
+    tty.type_hidden_line(PASS);
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 5, "{transcript}");
+    assert!(!transcript.contains(body), "{transcript}");
+    assert!(!transcript.contains(PASS), "{transcript}");
+}
+
+#[test]
+fn key_remove_on_a_terminal_asks_first() {
+    let _serial = serial();
+    let env = Env::new();
+    let second = env.path("second.key");
+    env.run(&[
+        "key",
+        "add-file",
+        second.to_str().unwrap(),
+        "--label",
+        "cron",
+    ])
+    .ok();
+    let key = env.key.clone().unwrap();
+    let key = key.to_str().unwrap();
+    let slot_count = || {
+        let r = env.run(&["key", "list", "--json"]);
+        r.ok();
+        r.json().as_array().unwrap().len()
+    };
+
+    let mut tty = Tty::spawn(&env, &["key", "remove", "2"], &[("TOKMAN_KEY_FILE", key)]);
+    let question = tty.expect("unlock this store");
+    assert!(
+        question.contains("Remove slot 2 (key file, cron)?"),
+        "{question}"
+    );
+    tty.answer("n");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 2, "declining is not success:\n{transcript}");
+    assert!(transcript.contains("nothing was changed"), "{transcript}");
+    assert_eq!(slot_count(), 2);
+
+    let mut tty = Tty::spawn(&env, &["key", "remove", "2"], &[("TOKMAN_KEY_FILE", key)]);
+    tty.expect("unlock this store");
+    tty.answer("yes");
+    tty.expect("removed slot 2");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert_eq!(slot_count(), 1);
+}
