@@ -455,7 +455,7 @@ pub fn purge(
     let mut tx = store.write(unlocked)?;
     // Nothing is deleted from a store that does not check out: retention reads event times,
     // and those are only trusted from an intact chain.
-    tx.check_chain()?;
+    let intact = tx.check_chain()?;
     let settings = tx.settings()?;
     let mut ids: Vec<TokenId> = Vec::new();
     tx.each_token(None, |s| {
@@ -480,8 +480,10 @@ pub fn purge(
     for id in &ids {
         tx.delete(id)?;
     }
-    let events_dropped =
-        tx.drop_events_before(now.saturating_sub(settings.audit_retention.as_secs()))?;
+    let events_dropped = tx.drop_events_before(
+        &intact,
+        now.saturating_sub(settings.audit_retention.as_secs()),
+    )?;
     if ids.is_empty() && events_dropped == 0 {
         // Nothing happened: cron runs this nightly, and an empty event a night is noise.
         return Ok(Purged {
