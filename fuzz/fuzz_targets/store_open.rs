@@ -5,7 +5,8 @@
 //! older copy of the same store taken before the revocation and rotation. Each input is a
 //! list of edits to the seed file's bytes (see `mutate`); the edited file is written to a
 //! private temporary directory and then opened, unlocked with the key, listed, its tokens looked
-//! up and verified, and its audit chain checked. Whatever the edits:
+//! up and verified, and its audit chain checked; then a purge and a new token are written into
+//! it and the chain is checked again. Whatever the edits:
 //! - nothing panics or hangs (run.sh passes `-timeout`);
 //! - every error is one the contract gives a damaged store: 10 (not a tokman store,
 //!   unreadable), 11 (the key no longer unlocks it) or 12 (corrupt, tampered); never 70;
@@ -49,6 +50,7 @@ struct Seed {
     work: PathBuf,
     revival: bool,
     allow_internal: bool,
+    stats: bool,
 }
 
 fn build_seed(dir: &Path) {
@@ -131,8 +133,8 @@ fn build_seed(dir: &Path) {
         )
         .unwrap();
     }
-    fs::write(tmp.join("key"), key.encode().as_bytes()).unwrap();
-    fs::write(tmp.join("tokens"), lines.concat()).unwrap();
+    write_private(&tmp.join("key"), key.encode().as_bytes());
+    write_private(&tmp.join("tokens"), lines.concat().as_bytes());
     // Another process may have built one meanwhile: keep whichever was first.
     if fs::rename(&tmp, dir).is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -187,6 +189,7 @@ fn seed() -> &'static Seed {
             work: private_dir(),
             revival: flag("TOKMAN_FUZZ_REVIVAL"),
             allow_internal: flag("TOKMAN_FUZZ_ALLOW_INTERNAL"),
+            stats: flag("TOKMAN_FUZZ_STATS"),
         }
     })
 }
@@ -269,10 +272,36 @@ fn mutate(file: &mut Vec<u8>, older: &[u8], input: &mut Input<'_>) {
 }
 
 static INTERNAL: AtomicU64 = AtomicU64::new(0);
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// With `TOKMAN_FUZZ_STATS=1`: how far inputs get and how they fail, printed now and then.
+fn tally(seed: &Seed, outcome: String) {
+    note(seed, outcome);
+    let n = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+    if seed.stats && n.is_power_of_two() && n >= 1024 {
+        eprintln!(
+            "store_open: after {n} runs: {:?}",
+            note(seed, String::new())
+        );
+    }
+}
+
+/// Counts `outcome` (unless empty) and returns the counts so far.
+fn note(seed: &Seed, outcome: String) -> std::collections::BTreeMap<String, u64> {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    static COUNTS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+    let mut counts = COUNTS.lock().unwrap();
+    if seed.stats && !outcome.is_empty() {
+        *counts.entry(outcome).or_default() += 1;
+    }
+    counts.clone()
+}
 
 /// An error a damaged store may give; a panic for any other.
 fn expect_store_error(seed: &Seed, step: &str, e: &tokman::Error) {
     let code = e.exit_code();
+    tally(seed, format!("{step}: {code}"));
     if code == 70 && seed.allow_internal {
         let n = INTERNAL.fetch_add(1, Ordering::Relaxed);
         if n < 5 || n.is_power_of_two() {
@@ -327,6 +356,9 @@ fn run(seed: &Seed, file: &[u8]) {
             "verify",
             ops::verify(&mut store, &unlocked, &presented, &Check::default(), NOW)
         );
+        if !live && verdict.outcome == Outcome::Valid {
+            note(seed, format!("dead token verifies ({})", presented.id()));
+        }
         if seed.revival && !live {
             assert_ne!(
                 verdict.outcome,
@@ -336,9 +368,28 @@ fn run(seed: &Seed, file: &[u8]) {
             );
         }
     }
+    {
+        let tx = step!("read", store.read(&unlocked));
+        step!("tokens", tx.tokens(None));
+        step!("check_chain", tx.check_chain());
+    }
+    // Writes into the damaged file too: a purge (deleting rows, dropping old events) and a new
+    // token, then the chain once more.
+    step!(
+        "purge",
+        ops::purge(&mut store, &unlocked, true, false, NOW + 400 * 86_400)
+    );
+    let request = Request {
+        user: "erin".into(),
+        ..Request::default()
+    };
+    step!(
+        "generate",
+        ops::generate(&mut store, &unlocked, request, NOW + 400 * 86_400)
+    );
     let tx = step!("read", store.read(&unlocked));
-    step!("tokens", tx.tokens(None));
     step!("check_chain", tx.check_chain());
+    tally(seed, "intact".into());
 }
 
 fuzz_target!(|data: &[u8]| {
