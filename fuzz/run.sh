@@ -62,7 +62,8 @@ for t in "${targets[@]}"; do
         grep -E 'panicked|ERROR|SUMMARY|Test unit written' "$log" | head -5 | sed 's/^/   /' >&2
         for f in $new; do
             echo "   crash input: fuzz/artifacts/$t/$f" >&2
-            echo "   reproduce:   cd fuzz && TOKMAN_FUZZ_SEED_DIR=\$PWD/work/store_open-seed cargo +nightly fuzz run $t artifacts/$t/$f" >&2
+            flags=$(env | grep -E '^TOKMAN_FUZZ_(REVIVAL|ALLOW_INTERNAL)=' | tr '\n' ' ' || true)
+            echo "   reproduce:   cd fuzz && ${flags}TOKMAN_FUZZ_SEED_DIR=\$PWD/work/store_open-seed cargo +nightly fuzz run $t artifacts/$t/$f" >&2
         done
     fi
 done
