@@ -32,12 +32,13 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Issue a token for a user (shown once)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (never a secret)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show every field of one token, by id or from the token on stdin')
-            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token now, irreversibly')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens now, irreversibly')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: revoke it and issue its successor with the same settings')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token; the exit code says whether it is valid')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Manage the ways to unlock the store')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print tokman''s version (as `tokman --version` does)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -62,8 +63,8 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A short name for the token')
             [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'What the token is for')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Grant a scope, like posts:read or posts:* (repeatable)')
-            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire sooner than the store''s maximum lifetime (90s, 15m, 12h, 30d)')
-            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)')
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire sooner than the store''s maximum lifetime (90s, 15m, 12h, 30d, 2w)')
+            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)')
             [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Accept the token only from this address or CIDR (repeatable)')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'Accept the token only from this origin, scheme://host[:port] (repeatable)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
@@ -111,7 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the revoked token''s record as JSON')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the revoked token''s record as JSON (an array of records for several ids)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -145,8 +146,8 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document, whatever the outcome')
             [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Check many tokens, one per line on stdin; one JSON line per token on stdout')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -155,11 +156,11 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
-            [CompletionResult]::new('--revoked', '--revoked', [CompletionResultType]::ParameterName, 'Also delete revoked tokens (their ids stay blocked forever)')
+            [CompletionResult]::new('--revoked', '--revoked', [CompletionResultType]::ParameterName, 'Also delete revoked tokens')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be deleted, delete nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"purged": N, "ids": [...]}')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"purged": N, "ids": [...], "dry_run": false}')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -168,7 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         }
         'tokman;audit' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events from this long ago until now')
-            [CompletionResult]::new('--expect-head', '--expect-head', [CompletionResultType]::ParameterName, 'With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier')
+            [CompletionResult]::new('--expect-head', '--expect-head', [CompletionResultType]::ParameterName, 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
@@ -260,6 +261,16 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         'tokman;key;help;help' {
             break
         }
+        'tokman;version' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tokman;completions' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Path of the store [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)')
@@ -275,12 +286,13 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Issue a token for a user (shown once)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (never a secret)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show every field of one token, by id or from the token on stdin')
-            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a token now, irreversibly')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens now, irreversibly')
             [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: revoke it and issue its successor with the same settings')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token; the exit code says whether it is valid')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
             [CompletionResult]::new('key', 'key', [CompletionResultType]::ParameterValue, 'Manage the ways to unlock the store')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print tokman''s version (as `tokman --version` does)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -329,6 +341,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;help;key;remove' {
+            break
+        }
+        'tokman;help;version' {
             break
         }
         'tokman;help;completions' {

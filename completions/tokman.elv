@@ -29,12 +29,13 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand generate 'Issue a token for a user (shown once)'
             cand list 'List tokens (never a secret)'
             cand inspect 'Show every field of one token, by id or from the token on stdin'
-            cand revoke 'Revoke a token now, irreversibly'
+            cand revoke 'Revoke tokens now, irreversibly'
             cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand audit 'Show the audit log, or check that it is intact'
             cand key 'Manage the ways to unlock the store'
+            cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -57,8 +58,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --name 'A short name for the token'
             cand --description 'What the token is for'
             cand --scope 'Grant a scope, like posts:read or posts:* (repeatable)'
-            cand --expires-in 'Expire sooner than the store''s maximum lifetime (90s, 15m, 12h, 30d)'
-            cand --rate-limit 'Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)'
+            cand --expires-in 'Expire sooner than the store''s maximum lifetime (90s, 15m, 12h, 30d, 2w)'
+            cand --rate-limit 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)'
             cand --allow-ip 'Accept the token only from this address or CIDR (repeatable)'
             cand --allow-origin 'Accept the token only from this origin, scheme://host[:port] (repeatable)'
             cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
@@ -103,7 +104,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --passphrase-file 'Read the passphrase from the first line of this file'
             cand -y 'Do not ask to confirm (required without a terminal)'
             cand --yes 'Do not ask to confirm (required without a terminal)'
-            cand --json 'Print the revoked token''s record as JSON'
+            cand --json 'Print the revoked token''s record as JSON (an array of records for several ids)'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -135,8 +136,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --quiet 'Print nothing; the exit code says it all'
             cand --json 'Print one JSON document, whatever the outcome'
             cand --stream 'Check many tokens, one per line on stdin; one JSON line per token on stdout'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -144,11 +145,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
             cand --passphrase-file 'Read the passphrase from the first line of this file'
-            cand --revoked 'Also delete revoked tokens (their ids stay blocked forever)'
+            cand --revoked 'Also delete revoked tokens'
             cand --dry-run 'Say what would be deleted, delete nothing'
             cand -q 'Print nothing unless something was purged or went wrong'
             cand --quiet 'Print nothing unless something was purged or went wrong'
-            cand --json 'Print {"purged": N, "ids": [...]}'
+            cand --json 'Print {"purged": N, "ids": [...], "dry_run": false}'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -156,7 +157,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         }
         &'tokman;audit'= {
             cand --since 'Only events from this long ago until now'
-            cand --expect-head 'With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier'
+            cand --expect-head 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it'
             cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
             cand --passphrase-file 'Read the passphrase from the first line of this file'
@@ -236,6 +237,15 @@ set edit:completion:arg-completer[tokman] = {|@words|
         }
         &'tokman;key;help;help'= {
         }
+        &'tokman;version'= {
+            cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
+            cand --passphrase-file 'Read the passphrase from the first line of this file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;completions'= {
             cand --store 'Path of the store [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)'
@@ -250,12 +260,13 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand generate 'Issue a token for a user (shown once)'
             cand list 'List tokens (never a secret)'
             cand inspect 'Show every field of one token, by id or from the token on stdin'
-            cand revoke 'Revoke a token now, irreversibly'
+            cand revoke 'Revoke tokens now, irreversibly'
             cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand audit 'Show the audit log, or check that it is intact'
             cand key 'Manage the ways to unlock the store'
+            cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -290,6 +301,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;key;list'= {
         }
         &'tokman;help;key;remove'= {
+        }
+        &'tokman;help;version'= {
         }
         &'tokman;help;completions'= {
         }

@@ -33,32 +33,33 @@ complete -c tokman -n "__fish_tokman_needs_command" -f -a "init" -d 'Create a st
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "generate" -d 'Issue a token for a user (shown once)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "list" -d 'List tokens (never a secret)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
-complete -c tokman -n "__fish_tokman_needs_command" -f -a "revoke" -d 'Revoke a token now, irreversibly'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "audit" -d 'Show the audit log, or check that it is intact'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "key" -d 'Manage the ways to unlock the store'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l prefix -d 'Token prefix: a lower-case letter, then up to 15 lower-case letters or digits' -r
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l max-lifetime -d 'Maximum (and default) token lifetime; at most 180d' -r
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limit -d 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)' -r
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l prefix -d 'Token prefix: a lower-case letter, then up to 15 lower-case letters or digits' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l max-lifetime -d 'Maximum (and default) token lifetime; at most 180d' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limit -d 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l new-key-file -d 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin' -r
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand init" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l name -d 'A short name for the token' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l description -d 'What the token is for' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l scope -d 'Grant a scope, like posts:read or posts:* (repeatable)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d 'Expire sooner than the store\'s maximum lifetime (90s, 15m, 12h, 30d)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l name -d 'A short name for the token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l description -d 'What the token is for' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l scope -d 'Grant a scope, like posts:read or posts:* (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d 'Expire sooner than the store\'s maximum lifetime (90s, 15m, 12h, 30d, 2w)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
@@ -66,13 +67,13 @@ complete -c tokman -n "__fish_tokman_using_subcommand generate" -l no-rate-limit
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l json -d 'Print the token record plus "token" as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l user -d 'Only this user\'s tokens' -r
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l user -d 'Only this user\'s tokens' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l status -d 'Only tokens with this status' -r -f -a "active\t''
 expired\t''
 revoked\t''
 all\t''"
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l expiring-within -d 'Only active tokens that expire within this time' -r
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l unused-for -d 'Only tokens never used, or last used longer ago than this' -r
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l expiring-within -d 'Only active tokens that expire within this time' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l unused-for -d 'Only tokens never used, or last used longer ago than this' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
@@ -85,17 +86,17 @@ complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l passphrase-fil
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l json -d 'Print the token record as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l user -d 'Revoke this user\'s active token' -r
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l reason -d 'Why, for the record' -r
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l user -d 'Revoke this user\'s active token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l reason -d 'Why, for the record' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l json -d 'Print the revoked token\'s record as JSON'
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l json -d 'Print the revoked token\'s record as JSON (an array of records for several ids)'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l user -d 'Rotate this user\'s active token' -r
-complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l expires-in -d 'Lifetime of the successor (at most the store\'s maximum)' -r
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l user -d 'Rotate this user\'s active token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l expires-in -d 'Lifetime of the successor (at most the store\'s maximum)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
@@ -103,29 +104,29 @@ complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s y -l yes -d 'Do
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l json -d 'Print the new token\'s record plus "token" as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l scope -d 'Require this scope (repeatable; all are required)' -r
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l ip -d 'The caller\'s address, checked against the token\'s IP allow-list' -r
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l origin -d 'The caller\'s origin, checked against the token\'s origin allow-list' -r
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l user -d 'Require the token to belong to this user' -r
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l scope -d 'Require this scope (repeatable; all are required)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l ip -d 'The caller\'s address, checked against the token\'s IP allow-list' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l origin -d 'The caller\'s origin, checked against the token\'s origin allow-list' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l user -d 'Require the token to belong to this user' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l json -d 'Print one JSON document, whatever the outcome'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l stream -d 'Check many tokens, one per line on stdin; one JSON line per token on stdout'
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand purge" -l revoked -d 'Also delete revoked tokens (their ids stay blocked forever)'
+complete -c tokman -n "__fish_tokman_using_subcommand purge" -l revoked -d 'Also delete revoked tokens'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l dry-run -d 'Say what would be deleted, delete nothing'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s q -l quiet -d 'Print nothing unless something was purged or went wrong'
-complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...]}'
+complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...], "dry_run": false}'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier' -r
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless this head, noted earlier, is the log\'s head or an earlier head of it' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
@@ -143,7 +144,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_s
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "list" -d 'List the slots (never key material)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l label -d 'A label to recognise the slot by' -r
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l label -d 'A label to recognise the slot by' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
@@ -170,23 +171,29 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subco
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the slots (never key material)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tokman -n "__fish_tokman_using_subcommand version" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand version" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand version" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand version" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand version" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l store -d 'Path of the store [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l key-file -d 'Unlock the store with this key file (no passphrase, no Argon2: for scripts and cron)' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l passphrase-file -d 'Read the passphrase from the first line of this file' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "init" -d 'Create a store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "list" -d 'List tokens (never a secret)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "revoke" -d 'Revoke a token now, irreversibly'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "key" -d 'Manage the ways to unlock the store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "init" -d 'Create a store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "list" -d 'List tokens (never a secret)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "key" -d 'Manage the ways to unlock the store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the slots (never key material)'

@@ -22,6 +22,7 @@ pub enum Kind {
     KeyRemove,
     KeyPassphrase,
     VerifyRefused,
+    Upgrade,
 }
 
 impl Kind {
@@ -36,6 +37,7 @@ impl Kind {
             Kind::KeyRemove => "key_remove",
             Kind::KeyPassphrase => "key_passphrase",
             Kind::VerifyRefused => "verify_refused",
+            Kind::Upgrade => "upgrade",
         }
     }
 }
@@ -79,6 +81,8 @@ pub struct Entry {
     pub seq: i64,
     pub at: Timestamp,
     pub event: Event,
+    /// How many refused verifies this event stands for (1 for every other event).
+    pub count: u64,
 }
 
 /// The result of walking the chain with `audit --check`.
@@ -87,4 +91,16 @@ pub struct Intact {
     pub events: u64,
     /// The MAC of the newest event, 64 hex digits: pin it elsewhere and compare later.
     pub head: String,
+    /// Every earlier head the kept log still holds, oldest first (the newest is `head`).
+    pub earlier: Vec<String>,
+}
+
+impl Intact {
+    /// Whether `head` is this log's head or an earlier one of it: the log only grew since.
+    pub fn descends_from(&self, head: &str) -> bool {
+        let head = head.trim().to_ascii_lowercase();
+        // A new log chains to all zeros: that is no head anyone noted.
+        let genesis = head.bytes().all(|b| b == b'0');
+        self.head == head || (!genesis && self.earlier.contains(&head))
+    }
 }

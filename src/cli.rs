@@ -6,11 +6,11 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::duration::Span;
 use crate::error::Error;
-use crate::policy::{IpAllow, Origin, RateLimit, Scope};
+use crate::policy::{IpAllow, Origin, RateLimit, Scope, TextKind};
 use crate::token::{self, Prefix, TokenId};
 
 /// The exit-code table, written once: used by `--help` and the man page.
@@ -32,6 +32,38 @@ macro_rules! exit_codes {
   70  internal error
   74  the result could not be written; a new token was issued but not shown"
     };
+}
+
+/// `verify`'s examples, for its help and man page.
+macro_rules! verify_examples {
+    () => {
+        "Examples:
+  if printf '%s\\n' \"$TOKEN\" | tokman verify --quiet --scope posts:read; then echo ok; fi
+  tokman verify --json --ip 10.1.2.3 < token.txt
+  tokman verify --stream < tokens.txt > results.jsonl"
+    };
+}
+
+/// `verify`'s answers: its exit code is its whole output for a script.
+macro_rules! verify_exit_codes {
+    () => {
+        "Exit codes:
+  0   valid for what was asked
+  1   invalid: unknown, wrong secret, malformed, or not of this store
+  2   usage error (checked before the token is read)
+  3   expired
+  4   revoked
+  5   denied: a required scope, the IP, the origin or the user does not match
+  6   rate limited
+  10  store missing or unreadable
+  11  store locked: no unlock source, or a wrong passphrase or key file
+  12  store corrupt or tampered with"
+    };
+}
+
+/// The exit codes of `verify`, for its man page.
+pub fn verify_exit_codes_text() -> &'static str {
+    verify_exit_codes!()
 }
 
 /// The environment variables tokman reads, written once.
@@ -97,6 +129,7 @@ pub struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_name = "PATH",
         env = "TOKMAN_STORE",
         hide_env_values = true,
@@ -107,6 +140,7 @@ pub struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_name = "PATH",
         env = "TOKMAN_KEY_FILE",
         hide_env_values = true,
@@ -117,6 +151,7 @@ pub struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         value_name = "PATH",
         env = "TOKMAN_PASSPHRASE_FILE",
         hide_env_values = true,
@@ -150,9 +185,10 @@ pub enum Command {
         tokman inspect tm_4f7k2m9q0xyz\n  \
         echo \"$TOKEN\" | tokman inspect -   # whose is this?")]
     Inspect(InspectArgs),
-    /// Revoke a token now, irreversibly
+    /// Revoke tokens now, irreversibly
     #[command(after_help = "Examples:\n  \
         tokman revoke tm_4f7k2m9q0xyz --reason \"leaked in CI log\"\n  \
+        tokman revoke tm_4f7k2m9q0xyz tm_9bgt35xppiwx --yes\n  \
         tokman revoke --user alice --yes")]
     Revoke(RevokeArgs),
     /// Replace a token: revoke it and issue its successor with the same settings
@@ -161,10 +197,10 @@ pub enum Command {
         NEW=$(tokman rotate --user ci-bot --yes)")]
     Rotate(RotateArgs),
     /// Check a token; the exit code says whether it is valid
-    #[command(after_help = "Examples:\n  \
-        if printf '%s\\n' \"$TOKEN\" | tokman verify --quiet --scope posts:read; then echo ok; fi\n  \
-        tokman verify --json --ip 10.1.2.3 < token.txt\n  \
-        tokman verify --stream < tokens.txt > results.jsonl")]
+    #[command(
+        after_help = concat!(verify_examples!(), "\n\n", verify_exit_codes!()),
+        after_long_help = concat!(verify_examples!(), "\n\n", verify_exit_codes!())
+    )]
     Verify(VerifyArgs),
     /// Delete expired tokens (and revoked ones with --revoked)
     #[command(after_help = "Examples:\n  \
@@ -187,6 +223,9 @@ pub enum Command {
         tokman key remove 2"
     )]
     Key(KeyCommand),
+    /// Print tokman's version (as `tokman --version` does)
+    #[command(hide = true, after_help = "Example:\n  tokman version")]
+    Version,
     /// Print a shell completion script
     #[command(after_help = "Examples:\n  \
         tokman completions bash > /etc/bash_completion.d/tokman\n  \
@@ -202,13 +241,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Token prefix: a lower-case letter, then up to 15 lower-case letters or digits
-    #[arg(long, value_name = "P", default_value = "tm", value_parser = parse_prefix)]
+    #[arg(long, value_name = "P", value_hint = ValueHint::Other, default_value = "tm", value_parser = parse_prefix)]
     pub prefix: Prefix,
     /// Maximum (and default) token lifetime; at most 180d
-    #[arg(long, value_name = "DUR", default_value = "180d", value_parser = parse_span)]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, default_value = "180d", value_parser = parse_span)]
     pub max_lifetime: Span,
     /// Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)
-    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate)]
+    #[arg(long, value_name = "N/UNIT", value_hint = ValueHint::Other, value_parser = parse_rate)]
     pub default_rate_limit: Vec<RateLimit>,
     /// Create a new key file (mode 0600) and unlock the store with it instead of a passphrase
     #[arg(long, value_name = "PATH")]
@@ -217,38 +256,38 @@ pub struct InitArgs {
     #[arg(long, value_name = "CMD")]
     pub notify_command: Option<String>,
     /// How long the audit log keeps events before `purge` drops them
-    #[arg(long, value_name = "DUR", default_value = "400d", value_parser = parse_span)]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, default_value = "400d", value_parser = parse_span)]
     pub audit_retention: Span,
 }
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Who the token is for (any text up to 256 bytes, compared exactly)
-    #[arg(value_name = "USER", value_parser = parse_user)]
+    #[arg(value_name = "USER", value_hint = ValueHint::Other, value_parser = parse_user)]
     pub user: String,
     /// A short name for the token
-    #[arg(long, value_name = "N", value_parser = parse_name)]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_name)]
     pub name: Option<String>,
     /// What the token is for
-    #[arg(long, value_name = "D", value_parser = parse_description)]
+    #[arg(long, value_name = "D", value_hint = ValueHint::Other, value_parser = parse_description)]
     pub description: Option<String>,
     /// Grant a scope, like posts:read or posts:* (repeatable)
-    #[arg(long, value_name = "S", value_parser = parse_scope)]
+    #[arg(long, value_name = "S", value_hint = ValueHint::Other, value_parser = parse_scope)]
     pub scope: Vec<Scope>,
-    /// Expire sooner than the store's maximum lifetime (90s, 15m, 12h, 30d)
-    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    /// Expire sooner than the store's maximum lifetime (90s, 15m, 12h, 30d, 2w)
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub expires_in: Option<Span>,
-    /// Limit uses, like 60/min or 10000/day; units s, min, h, day (repeatable)
-    #[arg(long, value_name = "N/UNIT", value_parser = parse_rate, conflicts_with = "no_rate_limit")]
+    /// Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_hint = ValueHint::Other, value_parser = parse_rate, conflicts_with = "no_rate_limit")]
     pub rate_limit: Vec<RateLimit>,
     /// No rate limit, even if the store has default limits
     #[arg(long)]
     pub no_rate_limit: bool,
     /// Accept the token only from this address or CIDR (repeatable)
-    #[arg(long, value_name = "CIDR", value_parser = parse_ip_allow)]
+    #[arg(long, value_name = "CIDR", value_hint = ValueHint::Other, value_parser = parse_ip_allow)]
     pub allow_ip: Vec<IpAllow>,
     /// Accept the token only from this origin, scheme://host[:port] (repeatable)
-    #[arg(long, value_name = "ORIGIN", value_parser = parse_origin)]
+    #[arg(long, value_name = "ORIGIN", value_hint = ValueHint::Other, value_parser = parse_origin)]
     pub allow_origin: Vec<Origin>,
     /// Print the token record plus "token" as JSON
     #[arg(long)]
@@ -266,16 +305,16 @@ pub enum StatusFilter {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only this user's tokens
-    #[arg(long, value_name = "U", value_parser = parse_user)]
+    #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user)]
     pub user: Option<String>,
     /// Only tokens with this status
     #[arg(long, value_enum, default_value = "all")]
     pub status: StatusFilter,
     /// Only active tokens that expire within this time
-    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub expiring_within: Option<Span>,
     /// Only tokens never used, or last used longer ago than this
-    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub unused_for: Option<Span>,
     /// Print an array of token records as JSON
     #[arg(long)]
@@ -292,7 +331,7 @@ pub enum Target {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The token's id (tm_4f7k2m9q0xyz), or - to read the whole token from stdin
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_hint = ValueHint::Other)]
     pub target: String,
     /// Print the token record as JSON
     #[arg(long)]
@@ -300,21 +339,21 @@ pub struct InspectArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
+#[command(group(ArgGroup::new("which").required(true).args(["ids", "user"])))]
 pub struct RevokeArgs {
-    /// The token's id
-    #[arg(value_name = "ID")]
-    pub id: Option<String>,
+    /// The tokens' ids: all are revoked, or (if one is not found) none
+    #[arg(value_name = "ID", value_hint = ValueHint::Other)]
+    pub ids: Vec<String>,
     /// Revoke this user's active token
-    #[arg(long, value_name = "U", value_parser = parse_user)]
+    #[arg(long, value_name = "U", value_parser = parse_user, value_hint = ValueHint::Other)]
     pub user: Option<String>,
     /// Why, for the record
-    #[arg(long, value_name = "R", value_parser = parse_reason)]
+    #[arg(long, value_name = "R", value_hint = ValueHint::Other, value_parser = parse_reason)]
     pub reason: Option<String>,
     /// Do not ask to confirm (required without a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Print the revoked token's record as JSON
+    /// Print the revoked token's record as JSON (an array of records for several ids)
     #[arg(long)]
     pub json: bool,
 }
@@ -323,13 +362,13 @@ pub struct RevokeArgs {
 #[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
 pub struct RotateArgs {
     /// The token's id
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", value_hint = ValueHint::Other)]
     pub id: Option<String>,
     /// Rotate this user's active token
-    #[arg(long, value_name = "U", value_parser = parse_user)]
+    #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user)]
     pub user: Option<String>,
     /// Lifetime of the successor (at most the store's maximum)
-    #[arg(long, value_name = "DUR", value_parser = parse_span)]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub expires_in: Option<Span>,
     /// Do not ask to confirm (required without a terminal)
     #[arg(long, short = 'y')]
@@ -342,19 +381,19 @@ pub struct RotateArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The token, or - (the default) to read it from stdin; in argv it is visible to `ps`
-    #[arg(value_name = "TOKEN", conflicts_with = "stream")]
+    #[arg(value_name = "TOKEN", value_hint = ValueHint::Other, conflicts_with = "stream")]
     pub token: Option<String>,
     /// Require this scope (repeatable; all are required)
-    #[arg(long, value_name = "S", value_parser = parse_scope)]
+    #[arg(long, value_name = "S", value_hint = ValueHint::Other, value_parser = parse_scope)]
     pub scope: Vec<Scope>,
     /// The caller's address, checked against the token's IP allow-list
-    #[arg(long, value_name = "ADDR", value_parser = parse_ip)]
+    #[arg(long, value_name = "ADDR", value_hint = ValueHint::Other, value_parser = parse_ip)]
     pub ip: Option<std::net::IpAddr>,
     /// The caller's origin, checked against the token's origin allow-list
-    #[arg(long, value_name = "O", value_parser = parse_origin)]
+    #[arg(long, value_name = "O", value_hint = ValueHint::Other, value_parser = parse_origin)]
     pub origin: Option<Origin>,
     /// Require the token to belong to this user
-    #[arg(long, value_name = "U", value_parser = parse_user, conflicts_with = "stream")]
+    #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user, conflicts_with = "stream")]
     pub user: Option<String>,
     /// Print nothing; the exit code says it all
     #[arg(long, short = 'q', conflicts_with_all = ["json", "stream"])]
@@ -369,7 +408,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct PurgeArgs {
-    /// Also delete revoked tokens (their ids stay blocked forever)
+    /// Also delete revoked tokens
     #[arg(long)]
     pub revoked: bool,
     /// Say what would be deleted, delete nothing
@@ -378,7 +417,7 @@ pub struct PurgeArgs {
     /// Print nothing unless something was purged or went wrong
     #[arg(long, short = 'q', conflicts_with = "json")]
     pub quiet: bool,
-    /// Print {"purged": N, "ids": [...]}
+    /// Print {"purged": N, "ids": [...], "dry_run": false}
     #[arg(long)]
     pub json: bool,
 }
@@ -386,7 +425,7 @@ pub struct PurgeArgs {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only events from this long ago until now
-    #[arg(long, value_name = "DUR", value_parser = parse_span, conflicts_with = "check")]
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span, conflicts_with = "check")]
     pub since: Option<Span>,
     /// Print the events as a JSON array
     #[arg(long)]
@@ -394,8 +433,8 @@ pub struct AuditArgs {
     /// Verify the log is intact and print its head (64 hex digits)
     #[arg(long)]
     pub check: bool,
-    /// With --check: fail (exit 12) unless the head is this one, kept elsewhere earlier
-    #[arg(long, value_name = "H", requires = "check", value_parser = parse_head)]
+    /// With --check: fail (exit 12) unless this head, noted earlier, is the log's head or an earlier head of it
+    #[arg(long, value_name = "H", value_hint = ValueHint::Other, requires = "check", value_parser = parse_head)]
     pub expect_head: Option<String>,
 }
 
@@ -408,7 +447,7 @@ pub enum KeyCommand {
         #[arg(value_name = "PATH")]
         path: PathBuf,
         /// A label to recognise the slot by
-        #[arg(long, value_name = "L", value_parser = parse_label)]
+        #[arg(long, value_name = "L", value_hint = ValueHint::Other, value_parser = parse_label)]
         label: Option<String>,
     },
     /// Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)
@@ -427,7 +466,7 @@ pub enum KeyCommand {
     #[command(after_help = "Example:\n  tokman key remove 2")]
     Remove {
         /// The slot number, as `tokman key list` shows it
-        #[arg(value_name = "SLOT")]
+        #[arg(value_name = "SLOT", value_hint = ValueHint::Other)]
         slot: i64,
     },
 }
@@ -467,23 +506,23 @@ fn parse_origin(s: &str) -> Result<Origin, Error> {
 }
 
 fn parse_user(s: &str) -> Result<String, Error> {
-    crate::policy::validate_user(s).map(|()| s.to_owned())
+    crate::policy::normalize_user(s)
 }
 
 fn parse_name(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("name", s, 256).map(|()| s.to_owned())
+    crate::policy::normalize_text("name", s, 256, TextKind::Name)
 }
 
 fn parse_label(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("label", s, 256).map(|()| s.to_owned())
+    crate::policy::normalize_text("label", s, 256, TextKind::Free)
 }
 
 fn parse_description(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("description", s, 4096).map(|()| s.to_owned())
+    crate::policy::normalize_text("description", s, 4096, TextKind::Free)
 }
 
 fn parse_reason(s: &str) -> Result<String, Error> {
-    crate::policy::validate_text("reason", s, 1024).map(|()| s.to_owned())
+    crate::policy::normalize_text("reason", s, 1024, TextKind::Free)
 }
 
 fn parse_head(s: &str) -> Result<String, Error> {

@@ -3,11 +3,12 @@
 //! terminal themselves.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
+use crate::key_file;
 use crate::prompt::Prompter;
 use crate::store::{self, Store, Unlock, Unlocked};
 
@@ -91,7 +92,9 @@ impl Config {
     pub fn unlock(&self, store: &Store, prompter: &dyn Prompter) -> Result<(Unlocked, Unlock)> {
         let how = match &self.unlock {
             UnlockSource::KeyFile(p) => Unlock::KeyFile(store::read_key_file(p)?),
-            UnlockSource::PassphraseFile(p) => Unlock::Passphrase(read_passphrase_file(p)?),
+            UnlockSource::PassphraseFile(p) => {
+                Unlock::Passphrase(key_file::read_passphrase_file(p)?)
+            }
             UnlockSource::PassphraseEnv(p) => {
                 Unlock::Passphrase(Passphrase::new(p.expose().to_owned()))
             }
@@ -121,7 +124,7 @@ impl Config {
             return Ok(Passphrase::new(p.expose().to_owned()));
         }
         match &self.unlock {
-            UnlockSource::PassphraseFile(p) => read_passphrase_file(p),
+            UnlockSource::PassphraseFile(p) => key_file::read_passphrase_file(p),
             UnlockSource::PassphraseEnv(p) => Ok(Passphrase::new(p.expose().to_owned())),
             _ => prompter.new_passphrase(),
         }
@@ -156,32 +159,4 @@ pub fn default_store_path() -> Result<PathBuf> {
                 Some("pass --store PATH or set TOKMAN_STORE".into()),
             )
         })
-}
-
-/// The first line of a passphrase file, without its line ending.
-fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
-    let text = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Error::locked(
-            format!("cannot read the passphrase file {}: {e}", path.display()),
-            None,
-        )
-    })?);
-    let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let line = std::str::from_utf8(first).map_err(|_| {
-        Error::locked(
-            format!("the passphrase file {} is not UTF-8 text", path.display()),
-            None,
-        )
-    })?;
-    if line.is_empty() {
-        return Err(Error::locked(
-            format!(
-                "the passphrase file {} has an empty first line",
-                path.display()
-            ),
-            None,
-        ));
-    }
-    Ok(Passphrase::new(line.to_owned()))
 }

@@ -218,10 +218,30 @@ impl KdfParams {
         t: 3,
         p: 1,
     };
-    /// The most a slot may ask for: 4 GiB, 64 passes, 16 lanes.
-    pub const MAX_M_KIB: u32 = 4 * 1024 * 1024;
-    pub const MAX_T: u32 = 64;
+    /// The most a slot may ask for: 1 GiB, 10 passes, 16 lanes.
+    ///
+    /// The parameters are read from the store before anything can be authenticated (they are
+    /// bound into the slot's associated data, but that is checked only after Argon2 has run),
+    /// so whoever can write the store file could otherwise set 4 GiB and dozens of passes and
+    /// make every unlock take minutes and exhaust memory: a denial of service on every
+    /// command, cron job and service using the store. These caps are 16 times the default
+    /// memory and over 3 times its passes: room for an operator who raises the cost on
+    /// purpose, while the worst a writer can force stays near ten seconds and 1 GiB.
+    pub const MAX_M_KIB: u32 = 1024 * 1024;
+    pub const MAX_T: u32 = 10;
     pub const MAX_P: u32 = 16;
+
+    /// Whether these parameters are within the caps above (a slot beyond them was edited:
+    /// tokman never writes such a slot).
+    pub fn within_limits(&self) -> bool {
+        self.m_kib <= Self::MAX_M_KIB && self.t <= Self::MAX_T && self.p <= Self::MAX_P
+    }
+}
+
+impl fmt::Display for KdfParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "m={} KiB, t={}, p={}", self.m_kib, self.t, self.p)
+    }
 }
 
 /// A passphrase as typed or read from a file/variable. Zeroized on drop, no `Debug` contents.
@@ -254,10 +274,7 @@ fn passphrase_kek(
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, Unauthentic> {
     // Parameters come from the store file: out-of-range ones are a damaged slot, not a panic,
     // and an edited slot must not make tokman try to allocate terabytes.
-    if params.m_kib > KdfParams::MAX_M_KIB
-        || params.t > KdfParams::MAX_T
-        || params.p > KdfParams::MAX_P
-    {
+    if !params.within_limits() {
         return Err(Unauthentic);
     }
     let p =
@@ -297,6 +314,8 @@ pub fn unwrap_with_passphrase(
 }
 
 const KEY_FILE_TAG: &str = "tokman-key-v1:";
+/// Base64 (padded) of [`KEY_LEN`] bytes.
+const KEY_FILE_B64_LEN: usize = KEY_LEN.div_ceil(3) * 4;
 
 /// The 256 random bits of a key file. Zeroized on drop, no `Debug` contents.
 pub struct KeyFileKey(Zeroizing<[u8; KEY_LEN]>);
@@ -308,6 +327,9 @@ impl fmt::Debug for KeyFileKey {
 }
 
 impl KeyFileKey {
+    /// The length of [`KeyFileKey::encode`]'s text: tag, base64, newline.
+    pub const ENCODED_LEN: usize = KEY_FILE_TAG.len() + KEY_FILE_B64_LEN + 1;
+
     pub fn generate() -> KeyFileKey {
         KeyFileKey(Zeroizing::new(random_bytes()))
     }
@@ -452,6 +474,7 @@ mod tests {
         let kf = KeyFileKey::generate();
         let text = kf.encode();
         assert!(text.starts_with(KEY_FILE_TAG) && text.ends_with('\n'));
+        assert_eq!(text.len(), KeyFileKey::ENCODED_LEN);
         let back = KeyFileKey::decode(text.as_bytes()).unwrap();
         let wrapped = kf.wrap(&master, b"slot");
         assert_eq!(

@@ -15,8 +15,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::policy::quote;
 
-/// Largest unit first, so `Display` picks the largest one that divides exactly.
+/// Largest unit first, so `Display` picks the largest one that divides exactly. Weeks are read
+/// but never written: `14d` reads better in a table than `2w`.
 const UNITS: [(char, i64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)];
+/// Every unit a user may write, with its length in seconds.
+const INPUT_UNITS: [(&str, i64); 6] = [
+    ("w", 604_800),
+    ("d", 86_400),
+    ("h", 3_600),
+    ("min", 60),
+    ("m", 60),
+    ("s", 1),
+];
 /// About a century: long enough for any real use, short enough that no date overflows.
 const MAX_DAYS: i64 = 36_500;
 const MAX_SECS: i64 = MAX_DAYS * 86_400;
@@ -31,7 +41,7 @@ pub struct Span(i64);
 
 fn invalid(s: &str) -> Error {
     Error::usage(format!(
-        "invalid duration `{}`: expected a whole number and a unit: 90s, 15m, 12h or 30d",
+        "invalid duration `{}`: expected a whole number and a unit: 90s, 15m (or 15min), 12h, 30d or 2w",
         quote(s)
     ))
 }
@@ -47,14 +57,11 @@ impl Span {
     /// Strict on the inside, lenient only about surrounding whitespace.
     pub fn parse(s: &str) -> Result<Span> {
         let t = s.trim();
-        let Some(unit) = t.chars().next_back() else {
+        let Some(&(unit, secs)) = INPUT_UNITS.iter().find(|(u, _)| t.ends_with(u)) else {
             return Err(invalid(t));
         };
-        let Some(&(_, secs)) = UNITS.iter().find(|(c, _)| *c == unit) else {
-            return Err(invalid(t));
-        };
-        // The unit is one ASCII byte, so this slice ends on a character boundary.
-        let digits = t.get(..t.len() - 1).unwrap_or_default();
+        // The unit is ASCII, so this slice ends on a character boundary.
+        let digits = t.get(..t.len() - unit.len()).unwrap_or_default();
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid(t));
         }
@@ -145,13 +152,17 @@ mod tests {
         assert_eq!(Span::parse("007m").unwrap().as_secs(), 420);
         assert_eq!("36500d".parse::<Span>().unwrap().as_secs(), MAX_SECS);
         assert_eq!(Span::parse("3153600000s").unwrap().as_secs(), MAX_SECS);
+        assert_eq!(Span::parse("15min").unwrap().as_secs(), 900);
+        assert_eq!(Span::parse("2w").unwrap().as_secs(), 14 * 86_400);
+        assert_eq!(Span::parse("2w").unwrap().to_string(), "14d");
     }
 
     #[test]
     fn rejects_everything_else() {
         for bad in [
-            "", " ", "d", "s1", "-1d", "+1d", "1.5h", "1 d", "1w", "1D", "1M", "1h30m", "1", "١d",
-            "1d1", "1dd", "0x1d", "1_000s", "1é", "\u{0}1d", "1d\u{0}",
+            "", " ", "d", "s1", "-1d", "+1d", "1.5h", "1 d", "1W", "1D", "1M", "1h30m", "1", "١d",
+            "min", "1mins", "1mn", "1 min", "1minute", "1wk", "1m in", "1d1", "1dd", "0x1d",
+            "1_000s", "1é", "\u{0}1d", "1d\u{0}",
         ] {
             let e = Span::parse(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}");
@@ -162,7 +173,7 @@ mod tests {
         }
         assert_eq!(
             Span::parse("3x").unwrap_err().to_string(),
-            "invalid duration `3x`: expected a whole number and a unit: 90s, 15m, 12h or 30d"
+            "invalid duration `3x`: expected a whole number and a unit: 90s, 15m (or 15min), 12h, 30d or 2w"
         );
         for zero in ["0s", "0d", "000m"] {
             let e = Span::parse(zero).unwrap_err();

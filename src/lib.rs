@@ -5,7 +5,9 @@
 //! - [`lifecycle`]: the rules, pure functions of records and `now`;
 //! - [`token`], [`duration`], [`policy`]: the values users type, parsed strictly;
 //! - [`crypto`]: the only door to encryption, key derivation and MACs;
-//! - [`store`]: SQLite, sealed rows, unlock slots and the audit chain;
+//! - [`integrity`]: the root over the whole state and its token tree, free of SQL;
+//! - [`store`]: SQLite, sealed rows, unlock slots, the root and the audit chain;
+//! - [`file_safety`], [`key_file`]: who may touch the store's files, and reading what unlocks it;
 //! - [`ops`]: each command's transaction, joining rules and store;
 //! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line;
 //! - [`manpage`]: man pages and completion scripts generated from [`cli`].
@@ -18,6 +20,9 @@ pub mod config;
 pub mod crypto;
 pub mod duration;
 pub mod error;
+pub mod file_safety;
+pub mod integrity;
+pub mod key_file;
 pub mod lifecycle;
 pub mod manpage;
 pub mod ops;

@@ -249,7 +249,18 @@ pub fn rotate(
         }
         Status::Active => {}
     }
-    let expires_at = expiry(settings, expires_in, now)?;
+    let expires_at = match expires_in {
+        Some(_) => expiry(settings, expires_in, now)?,
+        // The successor lives as long as the original was given (a 1-hour token stays a 1-hour
+        // token), within the store's maximum as it is now.
+        None => {
+            let lifetime = old
+                .expires_at
+                .saturating_sub(old.created_at)
+                .clamp(1, settings.max_lifetime.as_secs());
+            now.saturating_add(lifetime)
+        }
+    };
     let successor = Record {
         id: new_id.clone(),
         user: old.user.clone(),
@@ -327,6 +338,8 @@ pub struct Decision {
     /// The usage to store when the token is accepted; `None` when refused (a refused attempt
     /// counts toward no limit and no `use_count`).
     pub usage: Option<Usage>,
+    /// When a rate-limited token may be used again.
+    pub retry_at: Option<Timestamp>,
 }
 
 /// The `verify` decision for a known token whose secret matched, in the documented order:
@@ -336,6 +349,7 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
         outcome,
         reason,
         usage: None,
+        retry_at: None,
     };
     match record.status(now) {
         Status::Revoked => return refuse(Outcome::Revoked, format!("{} is revoked", record.id)),
@@ -350,8 +364,12 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
             outcome: Outcome::Valid,
             reason: format!("{} is valid", record.id),
             usage: Some(next),
+            retry_at: None,
         },
-        Err(reason) => refuse(Outcome::RateLimited, reason),
+        Err((reason, frees_at)) => Decision {
+            retry_at: Some(frees_at),
+            ..refuse(Outcome::RateLimited, reason)
+        },
     }
 }
 
@@ -397,10 +415,15 @@ fn denial(record: &Record, check: &Check) -> Option<String> {
     None
 }
 
-/// Count one use against every limit, or say which limit is reached and when it frees up.
+/// Count one use against every limit, or say which limit is reached and when it frees up (the
+/// reason itself says no relative time: it is recorded in the audit log).
 /// A window opens at the first use after the previous one closed (so a burst straddling a
 /// clock boundary cannot double the allowance within one window).
-fn count_use(record: &Record, usage: &Usage, now: Timestamp) -> std::result::Result<Usage, String> {
+fn count_use(
+    record: &Record,
+    usage: &Usage,
+    now: Timestamp,
+) -> std::result::Result<Usage, (String, Timestamp)> {
     let mut windows = Vec::with_capacity(record.rate_limits.len());
     for (i, limit) in record.rate_limits.iter().enumerate() {
         let period = limit.per.secs();
@@ -413,10 +436,9 @@ fn count_use(record: &Record, usage: &Usage, now: Timestamp) -> std::result::Res
         };
         if window.count >= limit.limit {
             let frees_at = window.start.saturating_add(period);
-            return Err(format!(
-                "{} is over its rate limit of {limit}; it frees up in {}s",
-                record.id,
-                frees_at.saturating_sub(now)
+            return Err((
+                format!("{} is over its rate limit of {limit}", record.id),
+                frees_at,
             ));
         }
         windows.push(Window {
@@ -566,8 +588,31 @@ mod tests {
         assert_eq!(new.rate_limits, old.rate_limits);
         assert_eq!(new.allowed_ips, old.allowed_ips);
         assert_eq!(new.allowed_origins, old.allowed_origins);
-        assert_eq!(new.expires_at, T0 + 100 + 180 * DAY);
+        // The successor keeps the original's lifetime (one day), not the store's maximum.
+        assert_eq!(new.expires_at, T0 + 100 + DAY);
         assert_eq!(new.status(T0 + 100), Status::Active);
+    }
+
+    #[test]
+    fn rotate_keeps_the_lifetime_within_the_maximum_unless_told_otherwise() {
+        let s = Settings::default();
+        let mut req = request("shorty");
+        req.expires_in = Some(Span::from_secs(3600));
+        let mut old = issue(&s, req, id("tm_aaaaaaaaaaaa"), T0).unwrap();
+        let mut copy = old.clone();
+        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), None, T0 + 600).unwrap();
+        assert_eq!(new.expires_at - new.created_at, 3600);
+        let asked = Some(Span::from_secs(2 * DAY));
+        let new = rotate(&s, &mut copy, id("tm_cccccccccccc"), asked, T0 + 600).unwrap();
+        assert_eq!(new.expires_at, T0 + 600 + 2 * DAY);
+        // A store whose maximum has since become shorter than the original lifetime caps it.
+        let mut long = issue(&s, request("long"), id("tm_dddddddddddd"), T0).unwrap();
+        let shorter = Settings {
+            max_lifetime: Span::from_secs(DAY),
+            ..Settings::default()
+        };
+        let new = rotate(&shorter, &mut long, id("tm_eeeeeeeeeeee"), None, T0 + 1).unwrap();
+        assert_eq!(new.expires_at, T0 + 1 + DAY);
     }
 
     #[test]
@@ -651,11 +696,8 @@ mod tests {
         }
         let d = decide(&r, &u, &Check::default(), T0 + 10);
         assert_eq!(d.outcome, Outcome::RateLimited);
-        assert!(
-            d.reason.contains("3/min") && d.reason.contains("50s"),
-            "{}",
-            d.reason
-        );
+        assert!(d.reason.contains("3/min"), "{}", d.reason);
+        assert_eq!(d.retry_at, Some(T0 + 60), "the window opened at T0");
         assert_eq!(
             decide(&r, &u, &Check::default(), T0 + 59).outcome,
             Outcome::RateLimited

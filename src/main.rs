@@ -1,11 +1,15 @@
 //! The `tokman` binary: parse, run, report. The only place that prints an error and exits.
+//!
+//! Everything it writes to stderr goes through `cmd::write_stderr`, which shows anything
+//! token-shaped as its id and `_…` and escapes control and format characters.
 #![forbid(unsafe_code)]
+#![deny(clippy::print_stderr)]
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tokman::cli::Cli;
+use tokman::cmd::write_stderr;
 use tokman::{Error, cmd};
 
 /// A core dump would write the unlocked master key and any token being issued to disk: turn
@@ -26,62 +30,50 @@ fn disable_core_dumps() {
 
 fn main() -> ExitCode {
     disable_core_dumps();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // Help and version: exit 0, printed as clap styles them.
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        // A usage error, with clap's suggestions for typos. It quotes the bad value, which may
-        // hold escape sequences: print it plain, with control characters escaped.
-        Err(e) => {
-            let text: String = e
-                .render()
-                .to_string()
-                .chars()
-                .flat_map(|c| {
-                    let escape = c.is_control() && c != '\n';
-                    let shown: Vec<char> = if escape {
-                        c.escape_default().collect()
-                    } else {
-                        vec![c]
-                    };
-                    shown
-                })
-                .collect();
-            let _ = write!(std::io::stderr(), "{text}");
-            return ExitCode::from(2);
-        }
-    };
     std::panic::set_hook(Box::new(|info| {
         // Never the default hook's full message: it could carry data from the store.
         let at = info
             .location()
             .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
-        let _ = writeln!(
-            std::io::stderr(),
-            "error: internal error: tokman panicked{at}"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "hint: this is a bug in tokman; please report it"
-        );
+        write_stderr(&format!(
+            "error: internal error: tokman panicked{at}\nhint: this is a bug in tokman; please report it\n"
+        ));
     }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version: on stdout, exit 0, as clap styles them; they quote nothing typed.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::from(exit_byte(e.exit_code()));
+        }
+        // A usage error (exit 2), with clap's suggestions for typos. It quotes the bad value,
+        // which may be a pasted token or hold escape sequences: rendered to plain text (clap's
+        // `Display` drops its styling) and written through the one redaction.
+        Err(e) => {
+            write_stderr(&e.render().to_string());
+            return ExitCode::from(exit_byte(e.exit_code()));
+        }
+    };
     let result = std::panic::catch_unwind(|| cmd::run(cli));
     let Ok(result) = result else {
         return ExitCode::from(70);
     };
     match result {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(code) => ExitCode::from(exit_byte(code)),
         Err(Error::BrokenPipe) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "error: {e}");
+            let mut text = format!("error: {e}\n");
             if let Some(hint) = e.hint() {
-                let _ = writeln!(err, "hint: {hint}");
+                text.push_str(&format!("hint: {hint}\n"));
             }
-            ExitCode::from(e.exit_code() as u8)
+            write_stderr(&text);
+            ExitCode::from(exit_byte(e.exit_code()))
         }
     }
+}
+
+/// An exit code as the process reports it; the codes tokman uses all fit, anything else is a
+/// bug (70).
+fn exit_byte(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(70)
 }

@@ -69,12 +69,80 @@ fn page(cmd: &clap::Command, tail: &Roff) -> Vec<u8> {
         .render(&mut out)
         .expect("writing to a Vec cannot fail");
     let text = String::from_utf8(out).expect("roff is UTF-8");
+    let text = with_synopsis(&text, cmd);
     let tail = tail.to_roff();
     match text.find(".SH VERSION") {
         Some(at) => format!("{}{tail}{}", &text[..at], &text[at..]),
         None => format!("{text}{tail}"),
     }
     .into_bytes()
+}
+
+/// clap_mangen's synopsis drops value names (`[--name]`); write one that keeps them, options
+/// first, the global ones after, then the positional arguments, as `--help`'s usage has them.
+fn with_synopsis(text: &str, cmd: &clap::Command) -> String {
+    let Some(start) = text.find(".SH SYNOPSIS\n") else {
+        return text.to_owned();
+    };
+    let body = start + ".SH SYNOPSIS\n".len();
+    let Some(len) = text[body..].find(".SH ") else {
+        return text.to_owned();
+    };
+    let mut roff = Roff::new();
+    let mut line = vec![bold(cmd.get_bin_name().unwrap_or("tokman").to_owned())];
+    let args: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !matches!(a.get_id().as_str(), "help" | "version"))
+        .collect();
+    let options = args.iter().filter(|a| !a.is_positional());
+    let (local, global): (Vec<&&clap::Arg>, Vec<&&clap::Arg>) =
+        options.partition(|a| a.get_help_heading() != Some("Global options"));
+    for arg in local.into_iter().chain(global) {
+        line.push(roman(" ["));
+        let flag = match (arg.get_long(), arg.get_short()) {
+            (Some(long), _) => format!("--{long}"),
+            (None, Some(short)) => format!("-{short}"),
+            (None, None) => continue,
+        };
+        line.push(bold(flag));
+        let takes_value = arg.get_action().takes_values();
+        if takes_value {
+            let name = arg
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map_or_else(|| arg.get_id().as_str().to_uppercase(), |n| n.to_string());
+            line.push(roman(" "));
+            line.push(clap_mangen::roff::italic(name));
+        }
+        line.push(roman("]"));
+        if takes_value && matches!(arg.get_action(), clap::ArgAction::Append) {
+            line.push(roman("..."));
+        }
+    }
+    for arg in args.iter().filter(|a| a.is_positional()) {
+        let name = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map_or_else(|| arg.get_id().as_str().to_uppercase(), |n| n.to_string());
+        let many = matches!(arg.get_action(), clap::ArgAction::Append);
+        let (open, close) = if arg.is_required_set() {
+            ("<", ">")
+        } else {
+            ("[", "]")
+        };
+        line.push(roman(format!(" {open}")));
+        line.push(clap_mangen::roff::italic(name));
+        line.push(roman(close));
+        if many {
+            line.push(roman("..."));
+        }
+    }
+    if cmd.has_subcommands() {
+        line.push(roman(" "));
+        line.push(clap_mangen::roff::italic("COMMAND"));
+    }
+    roff.text(line);
+    format!("{}{}{}", &text[..body], roff.to_roff(), &text[body + len..])
 }
 
 fn render_root(cmd: &clap::Command) -> Vec<u8> {
@@ -101,8 +169,17 @@ fn render_root(cmd: &clap::Command) -> Vec<u8> {
 fn render_subcommand(cmd: &clap::Command) -> Vec<u8> {
     let mut roff = Roff::new();
     if let Some(help) = cmd.get_after_help() {
+        let help = help.to_string();
+        let (examples_text, exit_codes) = match help.split_once("\n\nExit codes:\n") {
+            Some((ex, codes)) => (ex.to_owned(), Some(format!("Exit codes:\n{codes}"))),
+            None => (help, None),
+        };
         roff.control("SH", ["EXAMPLES"]);
-        examples(&mut roff, &help.to_string());
+        examples(&mut roff, &examples_text);
+        if let Some(codes) = exit_codes {
+            roff.control("SH", ["EXIT STATUS"]);
+            table(&mut roff, &codes);
+        }
     }
     roff.control("SH", ["SEE ALSO"]);
     see_also(&mut roff, cmd);

@@ -139,19 +139,43 @@ pub fn revoke(
     reason: Option<String>,
     now: Timestamp,
 ) -> Result<(Stored, Revocation, Option<Entry>)> {
+    let mut all = revoke_all(store, unlocked, std::slice::from_ref(which), reason, now)?;
+    all.pop()
+        .ok_or_else(|| Error::internal("revoke returned no token"))
+}
+
+/// Revoke several tokens in one transaction: all of them, or (when one is not found) none.
+/// Each revoked token has its own event; an already revoked one is left as it is.
+pub fn revoke_all(
+    store: &mut Store,
+    unlocked: &Unlocked,
+    targets: &[Which],
+    reason: Option<String>,
+    now: Timestamp,
+) -> Result<Vec<(Stored, Revocation, Option<Entry>)>> {
     let mut tx = store.write(unlocked)?;
-    let mut stored = find(&tx, which, now)?;
-    let outcome = lifecycle::revoke(&mut stored.record, reason.clone(), now);
-    if outcome == Revocation::AlreadyRevoked {
-        return Ok((stored, outcome, None));
+    let mut done: Vec<(Stored, Revocation, Option<Entry>)> = Vec::new();
+    for which in targets {
+        let mut stored = find(&tx, which, now)?;
+        if done.iter().any(|(s, _, _)| s.record.id == stored.record.id) {
+            continue;
+        }
+        let outcome = lifecycle::revoke(&mut stored.record, reason.clone(), now);
+        if outcome == Revocation::AlreadyRevoked {
+            done.push((stored, outcome, None));
+            continue;
+        }
+        tx.update(&stored, false)?;
+        let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
+        event.detail.clone_from(&reason);
+        let entry = tx.append(event, now)?;
+        done.push((stored, outcome, Some(entry)));
     }
-    tx.update(&stored, false)?;
-    let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
-    event.detail = reason;
-    let entry = tx.append(event, now)?;
-    tx.touch_slot(now)?;
-    tx.commit()?;
-    Ok((stored, outcome, Some(entry)))
+    if done.iter().any(|(_, _, e)| e.is_some()) {
+        tx.touch_slot(now)?;
+        tx.commit()?;
+    }
+    Ok(done)
 }
 
 /// Revoke and issue the successor in one transaction: if anything fails, the old token stays
@@ -194,6 +218,8 @@ pub struct Verdict {
     pub reason: String,
     /// The token's record once it is identified (its secret matched).
     pub record: Option<Record>,
+    /// When a rate-limited token may be used again.
+    pub retry_at: Option<Timestamp>,
 }
 
 impl Verdict {
@@ -202,6 +228,7 @@ impl Verdict {
             outcome: Outcome::Malformed,
             reason: reason.to_owned(),
             record: None,
+            retry_at: None,
         }
     }
 }
@@ -235,23 +262,26 @@ pub fn verify_in(
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
             record: None,
+            retry_at: None,
         });
     };
     if !tx.secret_matches(&stored, presented.text()) {
         let event = Event::new(Kind::VerifyRefused)
             .token(&stored.record.id, &stored.record.user)
             .detail("invalid: wrong secret");
-        tx.append(event, now)?;
+        tx.append_refusal(event, now)?;
         return Ok(Verdict {
             outcome: Outcome::Invalid,
             reason: "unknown token".into(),
             record: None,
+            retry_at: None,
         });
     }
     let Decision {
         outcome,
         reason,
         usage,
+        retry_at,
     } = lifecycle::decide(&stored.record, &stored.usage, check, now);
     match usage {
         Some(usage) => {
@@ -262,13 +292,20 @@ pub fn verify_in(
             let event = Event::new(Kind::VerifyRefused)
                 .token(&stored.record.id, &stored.record.user)
                 .detail(format!("{}: {reason}", outcome.as_str()));
-            tx.append(event, now)?;
+            tx.append_refusal(event, now)?;
         }
     }
+    // The event's detail is stable (no relative time), so repeats count into one event; the
+    // answer says when to try again.
+    let reason = match retry_at {
+        Some(at) => format!("{reason}; it frees up in {}s", at.saturating_sub(now)),
+        None => reason,
+    };
     Ok(Verdict {
         outcome,
         reason,
         record: Some(stored.record),
+        retry_at,
     })
 }
 
@@ -362,7 +399,7 @@ pub struct Purged {
 }
 
 /// Delete expired tokens (and revoked ones with `revoked`), and audit events older than the
-/// store's retention. Revoked ids stay in the revocation list forever.
+/// store's retention. Refused (exit 12, nothing deleted) when the audit chain is not intact.
 pub fn purge(
     store: &mut Store,
     unlocked: &Unlocked,
@@ -371,6 +408,9 @@ pub fn purge(
     now: Timestamp,
 ) -> Result<Purged> {
     let mut tx = store.write(unlocked)?;
+    // Nothing is deleted from a store that does not check out: retention reads event times,
+    // and those are only trusted from an intact chain.
+    tx.check_chain()?;
     let settings = tx.settings()?;
     let mut ids: Vec<TokenId> = Vec::new();
     tx.each_token(None, |s| {

@@ -20,20 +20,17 @@ use crate::error::{Error, Result};
 /// How many characters of a bad value an error message shows.
 const QUOTE_MAX: usize = 64;
 
-/// A bad value made safe to put between backticks in a message: control characters escaped
-/// (no terminal escapes or line breaks from user input) and long values cut short.
+/// A bad value made safe to put between backticks in a message: through the one escaper,
+/// [`crate::render::escape`] (anything token-shaped shown as its id and `_…`, control and format
+/// characters escaped), and long values cut short. Redacted before it is cut, so a cut can
+/// never leave a secret's first characters showing.
 pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len().min(QUOTE_MAX * 2));
-    for (i, c) in s.chars().enumerate() {
-        if i == QUOTE_MAX {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let redacted = crate::token::redact(s);
+    let mut chars = redacted.chars();
+    let head: String = chars.by_ref().take(QUOTE_MAX).collect();
+    let mut out = crate::render::escape(&head).into_owned();
+    if chars.next().is_some() {
+        out.push('…');
     }
     out
 }
@@ -121,6 +118,7 @@ pub enum Per {
     Min,
     H,
     Day,
+    Week,
 }
 
 impl Per {
@@ -131,6 +129,7 @@ impl Per {
             Per::Min => 60,
             Per::H => 3_600,
             Per::Day => 86_400,
+            Per::Week => 604_800,
         }
     }
 
@@ -141,6 +140,7 @@ impl Per {
             Per::Min => "min",
             Per::H => "h",
             Per::Day => "day",
+            Per::Week => "week",
         }
     }
 }
@@ -180,7 +180,7 @@ impl RateLimit {
         let t = s.trim();
         let invalid = || {
             Error::usage(format!(
-                "invalid rate limit `{}`: expected N/UNIT with N a whole number from 1 to {} and UNIT one of s, min, h, day, like 60/min",
+                "invalid rate limit `{}`: expected N/UNIT with N a whole number from 1 to {} and UNIT one of s, m (or min), h, d (or day), w (or week), like 60/min",
                 quote(t),
                 u32::MAX
             ))
@@ -192,9 +192,10 @@ impl RateLimit {
         let limit: u32 = n.parse().map_err(|_| invalid())?;
         let per = match unit {
             "s" => Per::S,
-            "min" => Per::Min,
+            "m" | "min" => Per::Min,
             "h" => Per::H,
-            "day" => Per::Day,
+            "d" | "day" => Per::Day,
+            "w" | "week" => Per::Week,
             _ => return Err(invalid()),
         };
         if limit == 0 {
@@ -394,47 +395,72 @@ impl fmt::Display for Origin {
 }
 string_newtype!(Origin);
 
-/// User names: non-empty UTF-8, at most 256 bytes, no control characters; compared exactly (no
-/// trimming or case folding), so `alice` and `Alice ` are two users and nothing is guessed.
-pub fn validate_user(s: &str) -> Result<()> {
-    if s.is_empty() {
-        return Err(Error::usage(
-            "invalid user name ``: expected 1 to 256 bytes without control characters",
-        ));
-    }
-    if s.len() > 256 {
-        return Err(Error::usage(format!(
-            "invalid user name `{}`: {} bytes long, expected at most 256",
-            quote(s),
-            s.len()
-        )));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(Error::usage(format!(
-            "invalid user name `{}`: expected no control characters",
-            quote(s)
-        )));
-    }
-    Ok(())
+/// What a piece of text a user gives is, for its rules: names are identifiers (no whitespace at
+/// all), free text may have inner whitespace and emoji joiners (U+200D).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// A user name or a token name.
+    Name,
+    /// A description, a revoke reason or a slot label.
+    Free,
 }
 
-/// Free text (a token's name or description, a revoke reason, a slot label): bounded and free of
-/// control characters, so it cannot bloat the store or rewrite a terminal when listed.
-pub fn validate_text(what: &str, s: &str, max_bytes: usize) -> Result<()> {
-    if s.len() > max_bytes {
+/// A character a name may not hold, if any, and why: controls and format characters (category
+/// Cf: bidi overrides and isolates, zero-width spaces and joiners) would let a name look like
+/// another or reorder the table it is shown in; whitespace makes ` alice` and `alice` two users.
+fn forbidden(s: &str, kind: TextKind) -> Option<(char, &'static str)> {
+    let chars: Vec<char> = s.chars().collect();
+    let (first, last) = (chars.first().copied(), chars.last().copied());
+    for &c in &chars {
+        if c.is_control() {
+            return Some((c, "a control character"));
+        }
+        if crate::render::is_format(c) && !(kind == TextKind::Free && c == '\u{200d}') {
+            return Some((c, "a format character (invisible, or reorders text)"));
+        }
+        if c.is_whitespace() {
+            if kind == TextKind::Name {
+                return Some((c, "whitespace"));
+            }
+            if Some(c) == first || Some(c) == last {
+                return Some((c, "leading or trailing whitespace"));
+            }
+        }
+    }
+    None
+}
+
+/// Normalise and check text a user gives: NFC (so `é` typed composed or decomposed is one
+/// name), then non-empty, at most `max_bytes`, and no character [`forbidden`] names. Returns the
+/// normalised text, which is what is stored and compared (case-sensitively).
+pub fn normalize_text(what: &str, s: &str, max_bytes: usize, kind: TextKind) -> Result<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let text: String = s.nfc().collect();
+    if text.is_empty() {
+        return Err(Error::usage(format!(
+            "invalid {what}: it is empty; expected 1 to {max_bytes} bytes"
+        )));
+    }
+    if text.len() > max_bytes {
         return Err(Error::usage(format!(
             "invalid {what} `{}`: {} bytes long, expected at most {max_bytes}",
-            quote(s),
-            s.len()
+            quote(&text),
+            text.len()
         )));
     }
-    if s.chars().any(char::is_control) {
+    if let Some((c, why)) = forbidden(&text, kind) {
         return Err(Error::usage(format!(
-            "invalid {what} `{}`: expected no control characters",
-            quote(s)
+            "invalid {what} `{}`: U+{:04X} is {why}, which {what}s may not hold",
+            quote(&text),
+            u32::from(c)
         )));
     }
-    Ok(())
+    Ok(text)
+}
+
+/// A user name as it is stored and compared: see [`normalize_text`].
+pub fn normalize_user(s: &str) -> Result<String> {
+    normalize_text("user name", s, 256, TextKind::Name)
 }
 
 #[cfg(test)]
@@ -455,6 +481,22 @@ mod tests {
         assert_eq!(quote("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
         assert_eq!(quote(&"x".repeat(1000)), format!("{}…", "x".repeat(64)));
         assert_eq!(quote("é"), "é");
+        assert_eq!(quote("a\u{202e}b\u{2066}"), "a\\u{202e}b\\u{2066}");
+    }
+
+    #[test]
+    fn quoting_never_shows_a_token() {
+        let token = crate::token::Token::generate(&Default::default(), &mut rand::rng());
+        let id = token.id();
+        let secret = &token.expose()[id.as_str().len() + 1..];
+        assert_eq!(quote(token.expose()), format!("{id}_…"));
+        // Cut first, 18 characters of the body would be left, too few to count as token-shaped.
+        let long = format!("{} {}", "x".repeat(29), token.expose());
+        assert!(!quote(&long).contains(&secret[..10]), "{}", quote(&long));
+        assert_eq!(
+            quote(&format!("\u{1b}[2J{}", token.expose())),
+            format!("\\u{{1b}}[2J{id}_…")
+        );
     }
 
     #[test]
@@ -533,12 +575,26 @@ mod tests {
         assert_eq!(RateLimit::parse("5/h").unwrap().per.secs(), 3600);
         assert_eq!(RateLimit::parse("5/day").unwrap().per.secs(), 86_400);
         assert_eq!(RateLimit::parse("4294967295/s").unwrap().limit, u32::MAX);
+        // Every unit a duration takes, and the long forms.
+        for (text, secs, shown) in [
+            ("60/m", 60, "60/min"),
+            ("10000/d", 86_400, "10000/day"),
+            ("3/w", 604_800, "3/week"),
+            ("3/week", 604_800, "3/week"),
+        ] {
+            let r = RateLimit::parse(text).unwrap();
+            assert_eq!(
+                (r.per.secs(), r.to_string().as_str()),
+                (secs, shown),
+                "{text}"
+            );
+        }
         for bad in [
             "",
             "60",
             "-1/min",
             "+1/min",
-            "60/m",
+            "60/mins",
             "60/minute",
             "60/MIN",
             "1.5/s",
@@ -719,38 +775,60 @@ mod tests {
 
     #[test]
     fn users_and_text() {
-        assert!(validate_user("alice").is_ok());
-        assert!(validate_user(" Alice ").is_ok());
-        assert!(validate_user("Ünïcødé user@example.com").is_ok());
-        assert!(validate_user(&"x".repeat(256)).is_ok());
-        assert!(validate_user(&"é".repeat(128)).is_ok());
-        for bad in [
-            "",
-            "a\nb",
-            "a\u{1b}[31m",
-            "\u{0}",
-            "\u{85}",
-            &"x".repeat(257),
-            &"é".repeat(129),
+        let user = |s: &str| normalize_user(s);
+        assert_eq!(user("alice").unwrap(), "alice");
+        assert_eq!(user("Ünïcødé@example.com").unwrap(), "Ünïcødé@example.com");
+        assert!(user(&"x".repeat(256)).is_ok());
+        assert!(user(&"é".repeat(128)).is_ok());
+        // Composed and decomposed are one name, stored composed; case still matters.
+        assert_eq!(user("e\u{301}").unwrap(), "\u{e9}");
+        assert_eq!(user("\u{e9}").unwrap(), "\u{e9}");
+        assert_ne!(user("Alice").unwrap(), user("alice").unwrap());
+        for (bad, cp) in [
+            (" alice", "U+0020"),
+            ("alice ", "U+0020"),
+            ("ali ce", "U+0020"),
+            ("a\u{a0}b", "U+00A0"),
+            ("a\nb", "U+000A"),
+            ("a\u{1b}[31m", "U+001B"),
+            ("\u{0}", "U+0000"),
+            ("\u{85}", "U+0085"),
+            ("bob\u{202e}", "U+202E"),
+            ("\u{2066}x\u{2069}", "U+2066"),
+            ("a\u{200b}b", "U+200B"),
+            ("a\u{200d}b", "U+200D"),
+            ("\u{feff}a", "U+FEFF"),
         ] {
-            let e = validate_user(bad).unwrap_err();
+            let e = user(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}");
-            assert!(e.to_string().starts_with("invalid user name `"), "{e}");
-            assert!(!e.to_string().contains(['\n', '\u{1b}', '\u{0}']), "{e}");
+            let text = e.to_string();
+            assert!(text.starts_with("invalid user name `"), "{text}");
+            assert!(text.contains(cp), "{bad:?}: {text}");
+            assert!(
+                !text.contains(['\n', '\u{1b}', '\u{0}', '\u{202e}']),
+                "{text}"
+            );
         }
-        assert!(validate_text("name", "", 10).is_ok());
-        assert!(validate_text("name", "deploy bot", 10).is_ok());
-        let e = validate_text("name", "deploy bot!", 10).unwrap_err();
+        for bad in ["", &"x".repeat(257), &"é".repeat(129)] {
+            assert_eq!(user(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        // Free text: inner whitespace and emoji joiners are fine, the rest as for names.
+        let free = |s: &str| normalize_text("description", s, 40, TextKind::Free);
+        assert_eq!(free("deploys  the app").unwrap(), "deploys  the app");
+        assert!(free("team \u{1f468}\u{200d}\u{1f469}").is_ok());
+        for bad in [" x", "x ", "a\tb", "a\u{202e}b", "a\u{200b}b", ""] {
+            assert_eq!(free(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+        let e = normalize_text("name", "deploy-bot!", 10, TextKind::Name).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid name `deploy bot!`: 11 bytes long, expected at most 10"
+            "invalid name `deploy-bot!`: 11 bytes long, expected at most 10"
         );
-        let e = validate_text("reason", "a\tb", 100).unwrap_err();
+        let e = normalize_text("name", "deploy bot", 40, TextKind::Name).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid reason `a\\tb`: expected no control characters"
+            "invalid name `deploy bot`: U+0020 is whitespace, which names may not hold"
         );
-        assert_eq!(e.exit_code(), 2);
     }
 
     proptest! {
@@ -761,8 +839,8 @@ mod tests {
             let _ = IpAllow::parse(&s);
             let _ = parse_ip(&s);
             let _ = Origin::parse(&s);
-            let _ = validate_user(&s);
-            let _ = validate_text("name", &s, 64);
+            let _ = normalize_user(&s);
+            let _ = normalize_text("name", &s, 64, TextKind::Free);
         }
 
         #[test]
@@ -866,9 +944,17 @@ mod tests {
         }
 
         #[test]
-        fn users_accept_exactly_the_rule(s in "\\PC{0,80}|[\\x00-\\x1f\\x7f a-z]{0,10}") {
-            let ok = !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control);
-            prop_assert_eq!(validate_user(&s).is_ok(), ok);
+        fn users_accept_exactly_the_rule(s in "\\PC{0,80}|[\\x00-\\x1f\\x7f a-z\u{200b}\u{202e}]{0,10}") {
+            use unicode_normalization::UnicodeNormalization;
+            let n: String = s.nfc().collect();
+            let ok = !n.is_empty()
+                && n.len() <= 256
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || crate::render::is_format(c));
+            prop_assert_eq!(normalize_user(&s).is_ok(), ok);
+            // What is accepted is already normal: normalising it again changes nothing.
+            if let Ok(name) = normalize_user(&s) {
+                prop_assert_eq!(normalize_user(&name).unwrap(), name);
+            }
         }
     }
 }

@@ -48,12 +48,34 @@ impl Prompter for TerminalPrompter {
         Ok(Passphrase::new(text))
     }
 
+    /// A whole line is read, so nothing typed is left over for the shell: `y`/`yes` or
+    /// `n`/`no` (any case) and Enter; Enter alone is no; anything else asks again.
     fn confirm(&self, question: &str) -> Result<bool> {
-        dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .map_err(prompt_failed)
+        let prompt = format!("{question} [y/N]");
+        loop {
+            let answer: String = dialoguer::Input::new()
+                .with_prompt(&prompt)
+                .allow_empty(true)
+                .report(false)
+                .interact_text()
+                .map_err(prompt_failed)?;
+            match parse_answer(&answer) {
+                Some(yes) => return Ok(yes),
+                None => {
+                    let _ =
+                        dialoguer::console::Term::stderr().write_line("please answer yes or no");
+                }
+            }
+        }
+    }
+}
+
+/// A confirmation answer: `Some(true)` for y/yes, `Some(false)` for n/no or nothing.
+fn parse_answer(line: &str) -> Option<bool> {
+    match line.trim().to_ascii_lowercase().as_str() {
+        "y" | "yes" => Some(true),
+        "" | "n" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -80,5 +102,23 @@ impl Prompter for NoTerminal {
             "this needs confirmation and there is no terminal to ask on",
             "pass --yes to confirm",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_answer;
+
+    #[test]
+    fn answers_are_whole_words() {
+        for yes in ["y", "Y", "yes", "YES", " yes "] {
+            assert_eq!(parse_answer(yes), Some(true), "{yes}");
+        }
+        for no in ["", "n", "no", "No"] {
+            assert_eq!(parse_answer(no), Some(false), "{no}");
+        }
+        for other in ["ye", "yess", "nope", "y es", "oui"] {
+            assert_eq!(parse_answer(other), None, "{other}");
+        }
     }
 }

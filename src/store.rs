@@ -1,13 +1,17 @@
 //! The SQLite store: creating and opening the file, unlock slots, sealed token rows, the
-//! revocation list and the audit chain. All SQL of tokman lives here and in `schema.sql`.
+//! integrity root and the audit chain. All SQL of tokman lives here and in `schema.sql`.
 //!
 //! The store only stores: it does not decide whether a token is valid or may be issued (that is
 //! `lifecycle`), and it never sees a token secret, only its keyed hash. Every change happens in
 //! a [`Tx`], a `BEGIN IMMEDIATE` transaction; nothing is half-written when a command fails.
+//!
+//! Every transaction begins by opening the sealed [`Root`] and checking against it what it
+//! covers cheaply (prefix, slots, settings, the audit chain's tail); every token read is checked
+//! against the root's tree (see `integrity`); a commit that changed the state seals a new root.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,13 +22,19 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{Entry, Event, Intact, Kind};
 use crate::crypto::{self, KdfParams, KeyFileKey, Keys, MasterKey, Passphrase, Unauthentic};
 use crate::error::{Error, Result};
+use crate::integrity::{self, EMPTY, Hash, Head, Nodes, Root};
+pub use crate::key_file::{read_key_file, write_key_file};
 use crate::lifecycle::{Record, Settings, Timestamp, Usage};
 use crate::token::{Prefix, TokenId};
+
+mod upgrade;
 
 /// `PRAGMA application_id` of a tokman store: "tkmn".
 pub const APPLICATION_ID: i32 = 0x746b_6d6e;
 /// `PRAGMA user_version` this build reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
+/// The oldest store version this build upgrades in place.
+const OLDEST_UPGRADABLE: i32 = 1;
 const SCHEMA: &str = include_str!("schema.sql");
 /// How long a command waits for another one's transaction before giving up. Transactions
 /// last milliseconds; this only bounds a pathological wait, so nothing hangs forever.
@@ -54,6 +64,8 @@ pub struct Store {
     path: PathBuf,
     prefix: Prefix,
     store_id: Vec<u8>,
+    /// The schema version found on open: an older one is upgraded before the first transaction.
+    version: i32,
     /// When this process last wrote its slot's `last_used_at`: `verify --stream` then skips the
     /// no-op update for the rest of that minute.
     touched_at: Cell<Option<Timestamp>>,
@@ -81,14 +93,6 @@ struct SlotPrivate {
     created_at: Timestamp,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Head {
-    last_seq: i64,
-    last_mac: String,
-    base_seq: i64,
-    base_prev: String,
-}
-
 /// A token row, opened.
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -97,6 +101,30 @@ pub struct Stored {
     /// Whether the row holds its user's active place.
     pub active: bool,
     secret_mac: Vec<u8>,
+}
+
+/// A token row as read, before it is opened and checked.
+struct RawToken {
+    id: String,
+    user_ix: Vec<u8>,
+    active_ix: Option<Vec<u8>>,
+    secret_mac: Vec<u8>,
+    record: Vec<u8>,
+    usage: Vec<u8>,
+    leaf: Vec<u8>,
+}
+
+impl RawToken {
+    /// The leaf this row's content gives (never the `leaf` column, which is only compared).
+    fn leaf(&self) -> Hash {
+        integrity::leaf(
+            &self.id,
+            &self.user_ix,
+            self.active_ix.is_some(),
+            &self.secret_mac,
+            &self.record,
+        )
+    }
 }
 
 /// How a new store unlocks.
@@ -204,23 +232,24 @@ fn open_json<T: DeserializeOwned>(
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    integrity::to_hex(bytes)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
+    integrity::from_hex(s)
+}
+
+fn hash_from_hex(s: &str, what: &str) -> Result<Hash> {
+    unhex(s)
+        .and_then(|v| <Hash>::try_from(v.as_slice()).ok())
+        .ok_or_else(|| tampered(what))
 }
 
 impl Store {
     /// Open an existing store without unlocking it. Checks, before anything could write, that
     /// the file is a tokman store of a schema this build knows.
     pub fn open(path: &Path, durability: Durability) -> Result<Store> {
+        crate::file_safety::check_store_files(path)?;
         match fs::metadata(path) {
             Ok(m) if m.is_file() => {}
             Ok(_) => {
@@ -279,7 +308,7 @@ impl Store {
                 Some("upgrade tokman".into()),
             ));
         }
-        if version != SCHEMA_VERSION {
+        if !(OLDEST_UPGRADABLE..=SCHEMA_VERSION).contains(&version) {
             return Err(Error::corrupt(format!(
                 "{} has an unknown store version {version}",
                 path.display()
@@ -305,6 +334,7 @@ impl Store {
             path: path.to_path_buf(),
             prefix,
             store_id,
+            version,
             touched_at: Cell::new(None),
         })
     }
@@ -328,6 +358,7 @@ impl Store {
             _ => PathBuf::from("."),
         };
         create_private_dir(&dir)?;
+        crate::file_safety::check_new_store_dir(&dir)?;
         let file_name = path
             .file_name()
             .ok_or_else(|| Error::usage(format!("{} is not a file path", path.display())))?;
@@ -398,9 +429,7 @@ impl Store {
             let master = match how {
                 Unlock::KeyFile(kf) => kf.unwrap(&slot_ad, &wrapped),
                 Unlock::Passphrase(p) => {
-                    let Some(params) = kdf
-                        .as_deref()
-                        .and_then(|k| serde_json::from_str::<KdfParams>(k).ok())
+                    let Some(params) = crate::key_file::slot_kdf_params(slot, kdf.as_deref())?
                     else {
                         continue;
                     };
@@ -442,14 +471,71 @@ impl Store {
         unlocked: &'a Unlocked,
         behavior: TransactionBehavior,
     ) -> Result<Tx<'a>> {
+        if self.version != SCHEMA_VERSION {
+            return Err(Error::unavailable(
+                format!(
+                    "{} was made by an older tokman (store version {})",
+                    self.path.display(),
+                    self.version
+                ),
+                Some("it is upgraded in place by the next tokman command that unlocks it".into()),
+            ));
+        }
         let tx = self.conn.transaction_with_behavior(behavior).db()?;
-        Ok(Tx {
+        Tx::load(
             tx,
-            keys: &unlocked.keys,
-            slot: unlocked.slot,
-            store_id: &self.store_id,
-            touched_at: Some(&self.touched_at),
-        })
+            &unlocked.keys,
+            unlocked.slot,
+            &self.store_id,
+            &self.prefix,
+            Some(&self.touched_at),
+        )
+    }
+
+    /// Bring a store made by an older tokman to this version, in one transaction that also
+    /// records an `upgrade` event. Its old checks are run first: an old store that does not pass
+    /// them is not given a fresh root.
+    /// Returns whether it upgraded.
+    pub fn upgrade(&mut self, unlocked: &Unlocked, now: Timestamp) -> Result<bool> {
+        if self.version == SCHEMA_VERSION {
+            return Ok(false);
+        }
+        let from = self.version;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let version: i32 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .db()?;
+        if version == from {
+            let changed = upgrade::from_v1(&tx, &unlocked.keys, &self.store_id, &self.prefix)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .db()?;
+            let mut t = Tx::load(
+                tx,
+                &unlocked.keys,
+                unlocked.slot,
+                &self.store_id,
+                &self.prefix,
+                None,
+            )?;
+            t.check_chain()?;
+            let mut detail = format!("store upgraded from version {from} to {SCHEMA_VERSION}");
+            for change in &changed {
+                detail.push_str("; ");
+                detail.push_str(change);
+            }
+            t.append(Event::new(Kind::Upgrade).detail(detail), now)?;
+            t.commit()?;
+        }
+        self.version = SCHEMA_VERSION;
+        Ok(true)
+    }
+
+    /// The schema version of the file as opened.
+    pub fn version(&self) -> i32 {
+        self.version
     }
 }
 
@@ -538,38 +624,42 @@ fn build(
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .db()?;
         tx.execute_batch(SCHEMA).db()?;
-        let head = Head {
-            last_seq: 0,
-            last_mac: hex(&[0; 32]),
-            base_seq: 1,
-            base_prev: hex(&[0; 32]),
+        let sealed_settings = seal_json(&keys, &settings_ad(&store_id), settings)?;
+        let root = Root {
+            version: 0,
+            tree: hex(&EMPTY),
+            slots: hex(&slots_digest(&[])),
+            settings: hex(&integrity::hash_parts(&[&sealed_settings])),
+            prefix: prefix.as_str().to_owned(),
+            last_slot: 0,
+            head: Head {
+                last_seq: 0,
+                last_mac: hex(&[0; 32]),
+                last_count: 1,
+                base_seq: 1,
+                base_prev: hex(&[0; 32]),
+                base_count: 1,
+            },
         };
         tx.execute(
-            "INSERT INTO meta (singleton, prefix, store_id, settings, audit_head) VALUES (1, ?1, ?2, ?3, ?4)",
+            "INSERT INTO meta (singleton, prefix, store_id, settings, root) VALUES (1, ?1, ?2, ?3, ?4)",
             params![
                 prefix.as_str(),
                 store_id,
-                seal_json(&keys, &settings_ad(&store_id), settings)?,
-                seal_json(&keys, &head_ad(&store_id), &head)?,
+                sealed_settings,
+                seal_json(&keys, &root_ad(&store_id), &root)?,
             ],
         )
         .db()?;
-        let slot_no = insert_slot(&tx, &keys, &master, &store_id, slot, label, now)?;
-        let unlocked_slot = Some(slot_no);
-        let mut t = Tx {
-            tx,
-            keys: &keys,
-            slot: slot_no,
-            store_id: &store_id,
-            touched_at: None,
-        };
-        let mut init = Event::new(Kind::Init).detail(format!(
+        let mut t = Tx::load(tx, &keys, 0, &store_id, prefix, None)?;
+        let slot_no = t.insert_slot(&master, slot, label, now)?;
+        t.slot = slot_no;
+        let init = Event::new(Kind::Init).detail(format!(
             "prefix {prefix}, max lifetime {}",
             settings.max_lifetime
         ));
-        init.slot = unlocked_slot;
         t.append(init, now)?;
-        t.tx.commit().db()?;
+        t.commit()?;
     }
     // Closing the last connection checkpoints the WAL and removes -wal and -shm.
     conn.close().map_err(|(_, e)| sqlite_error(e))?;
@@ -619,26 +709,70 @@ fn settings_ad(store_id: &[u8]) -> Vec<u8> {
     ad(&[b"tokman v1 settings", store_id])
 }
 
-fn head_ad(store_id: &[u8]) -> Vec<u8> {
-    ad(&[b"tokman v1 audit head", store_id])
+fn root_ad(store_id: &[u8]) -> Vec<u8> {
+    ad(&[b"tokman v2 root", store_id])
 }
 
-fn insert_slot(
-    tx: &rusqlite::Transaction<'_>,
+/// One slot row as the root's digest covers it: everything but its last-use time.
+struct SlotRow {
+    slot: i64,
+    kind: String,
+    kdf: Option<String>,
+    salt: Option<Vec<u8>>,
+    wrapped: Vec<u8>,
+    info: Vec<u8>,
+}
+
+fn slots_digest(slots: &[SlotRow]) -> Hash {
+    let mut parts: Vec<Vec<u8>> = vec![b"tokman v2 slots".to_vec()];
+    for s in slots {
+        parts.push(s.slot.to_be_bytes().to_vec());
+        parts.push(s.kind.as_bytes().to_vec());
+        parts.push(match &s.kdf {
+            Some(k) => [b"+", k.as_bytes()].concat(),
+            None => b"-".to_vec(),
+        });
+        parts.push(match &s.salt {
+            Some(v) => [b"+", v.as_slice()].concat(),
+            None => b"-".to_vec(),
+        });
+        parts.push(s.wrapped.clone());
+        parts.push(s.info.clone());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    integrity::hash_parts(&refs)
+}
+
+fn read_slot_rows(tx: &rusqlite::Transaction<'_>) -> Result<Vec<SlotRow>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT slot, kind, kdf, salt, wrapped, info FROM slots ORDER BY slot")
+        .db()?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(SlotRow {
+                slot: r.get(0)?,
+                kind: r.get(1)?,
+                kdf: r.get(2)?,
+                salt: r.get(3)?,
+                wrapped: r.get(4)?,
+                info: r.get(5)?,
+            })
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    Ok(rows)
+}
+
+fn slot_row(
     keys: &Keys,
     master: &MasterKey,
     store_id: &[u8],
+    slot_no: i64,
     slot: NewSlot<'_>,
     label: Option<&str>,
     now: Timestamp,
-) -> Result<i64> {
-    let slot_no: i64 = tx
-        .query_row(
-            "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'slots'), 0) + 1",
-            [],
-            |r| r.get(0),
-        )
-        .db()?;
+) -> Result<SlotRow> {
     let (kind, kdf, salt, wrapped) = match slot {
         NewSlot::Passphrase(p) => {
             let params = KdfParams::DEFAULT;
@@ -658,19 +792,14 @@ fn insert_slot(
         label: label.map(str::to_owned),
         created_at: now,
     };
-    tx.execute(
-        "INSERT INTO slots (slot, kind, kdf, salt, wrapped, info, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
-        params![
-            slot_no,
-            kind,
-            kdf,
-            salt,
-            wrapped,
-            seal_json(keys, &slot_info_ad(store_id, slot_no), &info)?
-        ],
-    )
-    .db()?;
-    Ok(slot_no)
+    Ok(SlotRow {
+        slot: slot_no,
+        kind: kind.to_owned(),
+        kdf,
+        salt,
+        wrapped,
+        info: seal_json(keys, &slot_info_ad(store_id, slot_no), &info)?,
+    })
 }
 
 /// A transaction on an unlocked store. Dropped without [`Tx::commit`], it rolls back.
@@ -680,6 +809,23 @@ pub struct Tx<'a> {
     slot: i64,
     store_id: &'a [u8],
     touched_at: Option<&'a Cell<Option<Timestamp>>>,
+    state: RefCell<State>,
+}
+
+/// What a transaction knows of the root and what it changed under it.
+struct State {
+    root: Root,
+    /// The top of the token tree as the root seals it.
+    tree: Hash,
+    /// Whether anything the root covers changed: the commit then seals a new root.
+    changed: bool,
+    slots_changed: bool,
+    /// Buckets this transaction changes, with the hash each had (checked) before the change.
+    touched: BTreeMap<u32, Hash>,
+    /// Buckets whose rows were checked against the root in this transaction.
+    checked: HashSet<u32>,
+    /// Every row was checked against the root (a full scan): reads need no path check.
+    all_checked: bool,
 }
 
 fn record_ad(id: &str, user_ix: &[u8], active: bool, secret_mac: &[u8]) -> Vec<u8> {
@@ -696,18 +842,7 @@ fn usage_ad(id: &str) -> Vec<u8> {
     ad(&[b"tokman v1 usage", id.as_bytes()])
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.user_ix, t.active_ix, t.secret_mac, t.record, t.usage, \
-     EXISTS (SELECT 1 FROM revoked r WHERE r.id = t.id)";
-
-struct RawToken {
-    id: String,
-    user_ix: Vec<u8>,
-    active_ix: Option<Vec<u8>>,
-    secret_mac: Vec<u8>,
-    record: Vec<u8>,
-    usage: Vec<u8>,
-    tombstoned: bool,
-}
+const TOKEN_COLUMNS: &str = "t.id, t.user_ix, t.active_ix, t.secret_mac, t.record, t.usage, t.leaf";
 
 fn raw_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawToken> {
     Ok(RawToken {
@@ -717,8 +852,142 @@ fn raw_token(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawToken> {
         secret_mac: r.get(3)?,
         record: r.get(4)?,
         usage: r.get(5)?,
-        tombstoned: r.get(6)?,
+        leaf: r.get(6)?,
     })
+}
+
+fn bucket_sql(bucket: u32) -> i64 {
+    i64::from(bucket)
+}
+
+impl Nodes for Tx<'_> {
+    fn node(&self, level: u32, idx: u32) -> Result<Hash> {
+        let found: Option<Vec<u8>> = self
+            .tx
+            .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")
+            .db()?
+            .query_row(params![level, idx], |r| r.get(0))
+            .optional()
+            .db()?;
+        match found {
+            None => Ok(EMPTY),
+            Some(v) => {
+                <Hash>::try_from(v.as_slice()).map_err(|_| tampered("the store's token tree"))
+            }
+        }
+    }
+
+    fn set_node(&self, level: u32, idx: u32, hash: &Hash) -> Result<()> {
+        if *hash == EMPTY {
+            self.tx
+                .prepare_cached("DELETE FROM nodes WHERE level = ?1 AND idx = ?2")
+                .db()?
+                .execute(params![level, idx])
+                .db()?;
+        } else {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO nodes (level, idx, hash) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash",
+                )
+                .db()?
+                .execute(params![level, idx, &hash[..]])
+                .db()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// Begin work on a store: open its root and check what it covers that is cheap to check on
+    /// every command (the prefix, every slot, the settings, that the audit log ends at its head).
+    fn load(
+        tx: rusqlite::Transaction<'a>,
+        keys: &'a Keys,
+        slot: i64,
+        store_id: &'a [u8],
+        prefix: &Prefix,
+        touched_at: Option<&'a Cell<Option<Timestamp>>>,
+    ) -> Result<Tx<'a>> {
+        let (meta_prefix, settings, sealed_root): (String, Vec<u8>, Vec<u8>) = tx
+            .prepare_cached("SELECT prefix, settings, root FROM meta WHERE singleton = 1")
+            .db()?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .db()?
+            .ok_or_else(|| tampered("the store's metadata"))?;
+        let root: Root = open_json(
+            keys,
+            &root_ad(store_id),
+            &sealed_root,
+            "the store's integrity root",
+        )?;
+        if root.prefix != meta_prefix || root.prefix != prefix.as_str() {
+            return Err(tampered("the store's prefix"));
+        }
+        if hash_from_hex(&root.settings, "the store's integrity root")?
+            != integrity::hash_parts(&[&settings])
+        {
+            return Err(tampered("the store's settings"));
+        }
+        let slots = read_slot_rows(&tx)?;
+        if hash_from_hex(&root.slots, "the store's integrity root")? != slots_digest(&slots) {
+            return Err(tampered("the store's unlock slots"));
+        }
+        // slot 0: a store being made, before its first slot exists.
+        if slot != 0 && !slots.iter().any(|s| s.slot == slot) {
+            return Err(Error::locked(
+                format!("slot {slot}, which unlocked the store, was removed by another command"),
+                Some("unlock it another way; `tokman key list` shows its slots".into()),
+            ));
+        }
+        let tail: Option<(i64, Vec<u8>, i64)> = tx
+            .prepare_cached("SELECT seq, mac, count FROM audit ORDER BY seq DESC LIMIT 1")
+            .db()?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()
+            .db()?;
+        let head = &root.head;
+        let tail_ok = match &tail {
+            Some((seq, mac, count)) => {
+                *seq == head.last_seq
+                    && hex(mac) == head.last_mac
+                    && u64::try_from(*count).ok() == Some(head.last_count)
+            }
+            None => head.last_seq == head.base_seq - 1,
+        };
+        if !tail_ok {
+            let tail_seq = tail.map_or(head.base_seq - 1, |t| t.0);
+            return Err(match tail_seq.cmp(&head.last_seq) {
+                std::cmp::Ordering::Less => bad_event(
+                    tail_seq + 1,
+                    "missing: the log was truncated (the head records more events)",
+                ),
+                std::cmp::Ordering::Greater => bad_event(
+                    head.last_seq + 1,
+                    "added behind tokman's back (the head records fewer events)",
+                ),
+                std::cmp::Ordering::Equal => bad_event(tail_seq, "edited"),
+            });
+        }
+        let tree = hash_from_hex(&root.tree, "the store's integrity root")?;
+        Ok(Tx {
+            tx,
+            keys,
+            slot,
+            store_id,
+            touched_at,
+            state: RefCell::new(State {
+                root,
+                tree,
+                changed: false,
+                slots_changed: false,
+                touched: BTreeMap::new(),
+                checked: HashSet::new(),
+                all_checked: false,
+            }),
+        })
+    }
 }
 
 impl Tx<'_> {
@@ -727,15 +996,55 @@ impl Tx<'_> {
         self.slot
     }
 
+    /// Commit, first sealing a new root over what changed: the token tree is updated along
+    /// the changed buckets' paths, after proving that the values it builds on hash to the old
+    /// root (so a forged node or row is refused, never laundered into the new root).
     pub fn commit(self) -> Result<()> {
+        self.seal_root()?;
         self.tx.commit().db()
+    }
+
+    fn seal_root(&self) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        if !st.changed {
+            return Ok(());
+        }
+        if !st.touched.is_empty() {
+            let mut changes = BTreeMap::new();
+            for (&bucket, &old) in &st.touched {
+                let mut leaves = self.bucket_leaves(bucket)?;
+                let new = integrity::bucket_hash(bucket, &mut leaves);
+                if new != old {
+                    changes.insert(bucket, (old, new));
+                }
+            }
+            if !changes.is_empty() {
+                let (old_top, new_top) = integrity::update(self, &changes)?;
+                if old_top != st.tree {
+                    return Err(tampered("the store's token tree"));
+                }
+                st.tree = new_top;
+                st.root.tree = hex(&new_top);
+            }
+        }
+        if st.slots_changed {
+            st.root.slots = hex(&slots_digest(&read_slot_rows(&self.tx)?));
+        }
+        st.root.version += 1;
+        let sealed = seal_json(self.keys, &root_ad(self.store_id), &st.root)?;
+        self.tx
+            .prepare_cached("UPDATE meta SET root = ?1 WHERE singleton = 1")
+            .db()?
+            .execute([sealed])
+            .db()?;
+        Ok(())
     }
 
     pub fn keys(&self) -> &Keys {
         self.keys
     }
 
-    /// The store's settings, fixed at `init`.
+    /// The store's settings (checked against the root when the transaction began).
     pub fn settings(&self) -> Result<Settings> {
         let sealed: Vec<u8> = self
             .tx
@@ -752,7 +1061,7 @@ impl Tx<'_> {
     }
 
     /// Note that the unlocking slot was used; written at most once a minute to keep `verify`
-    /// from rewriting the slot table on every call.
+    /// from rewriting the slot table on every call. Not covered by the root.
     pub fn touch_slot(&self, now: Timestamp) -> Result<()> {
         // Written by this process less than a minute ago: the update below would change nothing.
         if let Some(t) = self.touched_at.and_then(Cell::get)
@@ -779,6 +1088,79 @@ impl Tx<'_> {
         Ok(())
     }
 
+    // ---- token rows and the tree ----------------------------------------------------------
+
+    /// The `(id, leaf)` pairs of one bucket, as stored.
+    fn bucket_leaves(&self, bucket: u32) -> Result<Vec<(String, Hash)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT id, leaf FROM tokens WHERE bucket = ?1")
+            .db()?;
+        let rows = stmt
+            .query_map([bucket_sql(bucket)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .db()?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, leaf) = row.db()?;
+            let leaf = <Hash>::try_from(leaf.as_slice())
+                .map_err(|_| tampered(format_args!("token {id}")))?;
+            out.push((id, leaf));
+        }
+        Ok(out)
+    }
+
+    /// Check that a row is the one the root holds: its content gives its leaf, its bucket's
+    /// leaves hash to the bucket, and the bucket's path hashes to the sealed top.
+    fn check_row(&self, raw: &RawToken) -> Result<()> {
+        let leaf = raw.leaf();
+        if raw.leaf.as_slice() != leaf {
+            return Err(tampered(format_args!("token {}", raw.id)));
+        }
+        let bucket = integrity::bucket_of(&raw.id);
+        {
+            let st = self.state.borrow();
+            if st.all_checked || st.checked.contains(&bucket) || st.touched.contains_key(&bucket) {
+                // Checked already in this transaction, or changed by it (checked before that).
+                return Ok(());
+            }
+        }
+        let mut leaves = self.bucket_leaves(bucket)?;
+        if !leaves.iter().any(|(id, l)| *id == raw.id && *l == leaf) {
+            return Err(tampered(format_args!("token {}", raw.id)));
+        }
+        let hash = integrity::bucket_hash(bucket, &mut leaves);
+        let top = integrity::top_through(self, bucket, hash)?;
+        let mut st = self.state.borrow_mut();
+        if top != st.tree {
+            return Err(tampered(format_args!(
+                "token {} (it disagrees with the store's integrity root)",
+                raw.id
+            )));
+        }
+        st.checked.insert(bucket);
+        Ok(())
+    }
+
+    /// Note that this transaction changes a bucket, first checking that its rows are the ones
+    /// the stored node says (the node itself is proven against the root at commit).
+    fn touch(&self, id: &str) -> Result<()> {
+        let bucket = integrity::bucket_of(id);
+        let mut st = self.state.borrow_mut();
+        st.changed = true;
+        if st.touched.contains_key(&bucket) {
+            return Ok(());
+        }
+        let mut leaves = self.bucket_leaves(bucket)?;
+        let hash = integrity::bucket_hash(bucket, &mut leaves);
+        if hash != self.node(0, bucket)? {
+            return Err(tampered("the store's token tree"));
+        }
+        st.touched.insert(bucket, hash);
+        Ok(())
+    }
+
     fn open_token(&self, raw: RawToken) -> Result<Stored> {
         if raw.active_ix.as_ref().is_some_and(|a| *a != raw.user_ix) {
             return Err(tampered(format_args!("token {}", raw.id)));
@@ -792,14 +1174,6 @@ impl Tx<'_> {
         )?;
         if record.id.as_str() != raw.id {
             return Err(tampered(format_args!("token {}", raw.id)));
-        }
-        // The revocation list is kept apart from the row: a row restored from before its
-        // revocation disagrees with it, and that is tampering, not a live token.
-        if raw.tombstoned && record.revoked_at.is_none() {
-            return Err(tampered(format_args!(
-                "token {} (revoked, but its row says otherwise)",
-                raw.id
-            )));
         }
         let usage: Usage = open_json(
             self.keys,
@@ -815,7 +1189,12 @@ impl Tx<'_> {
         })
     }
 
-    /// The token with this public id, opened, if the store has it.
+    fn checked_token(&self, raw: RawToken) -> Result<Stored> {
+        self.check_row(&raw)?;
+        self.open_token(raw)
+    }
+
+    /// The token with this public id, opened and checked, if the store has it.
     pub fn token(&self, id: &TokenId) -> Result<Option<Stored>> {
         let raw = self
             .tx
@@ -826,7 +1205,7 @@ impl Tx<'_> {
             .query_row([id.as_str()], raw_token)
             .optional()
             .db()?;
-        raw.map(|raw| self.open_token(raw)).transpose()
+        raw.map(|raw| self.checked_token(raw)).transpose()
     }
 
     /// Whether `token_text` is the secret of the stored token, in constant time.
@@ -846,7 +1225,7 @@ impl Tx<'_> {
             .query_row([&ix[..]], raw_token)
             .optional()
             .db()?;
-        raw.map(|raw| self.open_token(raw)).transpose()
+        raw.map(|raw| self.checked_token(raw)).transpose()
     }
 
     /// Every token, or every token of one user, opened.
@@ -861,6 +1240,10 @@ impl Tx<'_> {
 
     /// Every token, or every token of one user, opened and handed to `f` one at a time: memory
     /// stays flat however many tokens the store holds. Stops at the first error.
+    ///
+    /// Every token: each row's leaf is checked as it is read, and the whole tree against the
+    /// root once all are read, so a caller must not act on what it was handed before this
+    /// returns `Ok` (an added row is only seen then). One user's tokens are checked one by one.
     pub fn each_token(
         &self,
         user: Option<&str>,
@@ -877,10 +1260,104 @@ impl Tx<'_> {
             None => stmt.query_map([], raw_token),
         }
         .db()?;
-        for raw in rows {
-            f(self.open_token(raw.db()?)?)?;
+        if ix.is_some() {
+            for raw in rows {
+                f(self.checked_token(raw.db()?)?)?;
+            }
+            return Ok(());
         }
+        let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
+        for raw in rows {
+            let raw = raw.db()?;
+            let leaf = raw.leaf();
+            if raw.leaf.as_slice() != leaf {
+                return Err(tampered(format_args!("token {}", raw.id)));
+            }
+            buckets
+                .entry(integrity::bucket_of(&raw.id))
+                .or_default()
+                .push((raw.id.clone(), leaf));
+            f(self.open_token(raw)?)?;
+        }
+        self.check_whole_tree(buckets)
+    }
+
+    /// The tree over every row's leaf must hash to the root (unless this transaction changed
+    /// it: then the commit checks the buckets it touched).
+    fn check_whole_tree(&self, buckets: BTreeMap<u32, Vec<(String, Hash)>>) -> Result<()> {
+        let mut st = self.state.borrow_mut();
+        if !st.touched.is_empty() {
+            return Ok(());
+        }
+        let hashes: BTreeMap<u32, Hash> = buckets
+            .into_iter()
+            .map(|(b, mut leaves)| (b, integrity::bucket_hash(b, &mut leaves)))
+            .collect();
+        let (_, top) = integrity::full_tree(&hashes);
+        if top != st.tree {
+            return Err(tampered(
+                "the store's tokens (rows were added, removed or restored behind tokman's back)",
+            ));
+        }
+        st.all_checked = true;
         Ok(())
+    }
+
+    /// The full check of `audit --check`: every row against the root, and the stored tree's
+    /// nodes against the rows (a damaged node would otherwise only show at some later verify).
+    pub fn check_state(&self) -> Result<u64> {
+        let mut count = 0u64;
+        let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
+        {
+            let mut stmt = self
+                .tx
+                .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens t"))
+                .db()?;
+            let rows = stmt.query_map([], raw_token).db()?;
+            for raw in rows {
+                let raw = raw.db()?;
+                let leaf = raw.leaf();
+                if raw.leaf.as_slice() != leaf {
+                    return Err(tampered(format_args!("token {}", raw.id)));
+                }
+                buckets
+                    .entry(integrity::bucket_of(&raw.id))
+                    .or_default()
+                    .push((raw.id.clone(), leaf));
+                self.open_token(raw)?;
+                count += 1;
+            }
+        }
+        let hashes: BTreeMap<u32, Hash> = buckets
+            .into_iter()
+            .map(|(b, mut leaves)| (b, integrity::bucket_hash(b, &mut leaves)))
+            .collect();
+        let (nodes, top) = integrity::full_tree(&hashes);
+        if top != self.state.borrow().tree {
+            return Err(tampered(
+                "the store's tokens (rows were added, removed or restored behind tokman's back)",
+            ));
+        }
+        let mut stmt = self.tx.prepare("SELECT level, idx, hash FROM nodes").db()?;
+        let stored = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        let consistent = stored.len() == nodes.len()
+            && stored
+                .iter()
+                .all(|(l, i, h)| nodes.get(&(*l, *i)).is_some_and(|n| n[..] == h[..]));
+        if !consistent {
+            return Err(tampered("the store's token tree (a node was edited)"));
+        }
+        Ok(count)
     }
 
     /// Store a new token holding its user's active place. The partial unique index refuses a
@@ -888,19 +1365,29 @@ impl Tx<'_> {
     pub fn insert(&self, record: &Record, secret_mac: &[u8; 32]) -> Result<()> {
         let user_ix = self.keys.user_index(&record.user);
         let id = record.id.as_str();
+        self.touch(id)?;
         let sealed = seal_json(
             self.keys,
             &record_ad(id, &user_ix, true, secret_mac),
             record,
         )?;
         let usage = seal_json(self.keys, &usage_ad(id), &Usage::default())?;
+        let leaf = integrity::leaf(id, &user_ix, true, secret_mac, &sealed);
         let res = self
             .tx
             .prepare_cached(
-                "INSERT INTO tokens (id, user_ix, active_ix, secret_mac, record, usage) VALUES (?1, ?2, ?2, ?3, ?4, ?5)",
+                "INSERT INTO tokens (id, user_ix, active_ix, secret_mac, record, usage, bucket, leaf) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .db()?
-            .execute(params![id, &user_ix[..], &secret_mac[..], sealed, usage]);
+            .execute(params![
+                id,
+                &user_ix[..],
+                &secret_mac[..],
+                sealed,
+                usage,
+                bucket_sql(integrity::bucket_of(id)),
+                &leaf[..]
+            ]);
         match res {
             Ok(_) => Ok(()),
             Err(rusqlite::Error::SqliteFailure(f, _))
@@ -915,12 +1402,12 @@ impl Tx<'_> {
         }
     }
 
-    /// Write back a changed record. A revoked token also gives up its user's active place and
-    /// enters the revocation list; `retire` gives up the place without revoking (an expired
-    /// token being replaced).
+    /// Write back a changed record. A revoked token also gives up its user's active place;
+    /// `retire` gives up the place without revoking (an expired token being replaced).
     pub fn update(&self, stored: &Stored, retire: bool) -> Result<()> {
         let record = &stored.record;
         let id = record.id.as_str();
+        self.touch(id)?;
         let user_ix = self.keys.user_index(&record.user);
         let active = stored.active && !retire && record.revoked_at.is_none();
         let sealed = seal_json(
@@ -928,23 +1415,20 @@ impl Tx<'_> {
             &record_ad(id, &user_ix, active, &stored.secret_mac),
             record,
         )?;
+        let leaf = integrity::leaf(id, &user_ix, active, &stored.secret_mac, &sealed);
         let active_ix: Option<&[u8]> = active.then_some(&user_ix[..]);
         self.tx
-            .prepare_cached("UPDATE tokens SET active_ix = ?2, record = ?3 WHERE id = ?1")
+            .prepare_cached(
+                "UPDATE tokens SET active_ix = ?2, record = ?3, leaf = ?4 WHERE id = ?1",
+            )
             .db()?
-            .execute(params![id, active_ix, sealed])
+            .execute(params![id, active_ix, sealed, &leaf[..]])
             .db()?;
-        if record.revoked_at.is_some() {
-            self.tx
-                .prepare_cached("INSERT OR IGNORE INTO revoked (id) VALUES (?1)")
-                .db()?
-                .execute([id])
-                .db()?;
-        }
         Ok(())
     }
 
-    /// Record a use (or any change of usage) of a token.
+    /// Record a use (or any change of usage) of a token. Usage is outside the root: it changes
+    /// on every verify.
     pub fn set_usage(&self, id: &TokenId, usage: &Usage) -> Result<()> {
         let sealed = seal_json(self.keys, &usage_ad(id.as_str()), usage)?;
         self.tx
@@ -955,8 +1439,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Delete a token's row. Its id stays in the revocation list if it was revoked.
+    /// Delete a token's row; the root then no longer holds it, so a copy put back is refused.
     pub fn delete(&self, id: &TokenId) -> Result<()> {
+        self.touch(id.as_str())?;
         self.tx
             .prepare_cached("DELETE FROM tokens WHERE id = ?1")
             .db()?
@@ -965,12 +1450,10 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Whether an id is taken, now or ever (a purged revoked token's id is never reused).
+    /// Whether a token with this id exists.
     pub fn id_taken(&self, id: &TokenId) -> Result<bool> {
         self.tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM tokens WHERE id = ?1) OR EXISTS (SELECT 1 FROM revoked WHERE id = ?1)",
-            )
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM tokens WHERE id = ?1)")
             .db()?
             .query_row([id.as_str()], |r| r.get(0))
             .db()
@@ -1015,6 +1498,29 @@ impl Tx<'_> {
             .collect()
     }
 
+    /// Give a new slot the next number (never one used before) and store it.
+    fn insert_slot(
+        &self,
+        master: &MasterKey,
+        slot: NewSlot<'_>,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<i64> {
+        let slot_no = self.state.borrow().root.last_slot + 1;
+        let row = slot_row(self.keys, master, self.store_id, slot_no, slot, label, now)?;
+        self.tx
+            .execute(
+                "INSERT INTO slots (slot, kind, kdf, salt, wrapped, info, last_used_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)",
+                params![row.slot, row.kind, row.kdf, row.salt, row.wrapped, row.info],
+            )
+            .db()?;
+        let mut st = self.state.borrow_mut();
+        st.root.last_slot = slot_no;
+        st.slots_changed = true;
+        st.changed = true;
+        Ok(slot_no)
+    }
+
     /// Add an unlock slot for the same master key (recovered again from the current slot, so
     /// nothing is re-encrypted). Returns the new slot's number.
     pub fn add_slot(
@@ -1025,10 +1531,19 @@ impl Tx<'_> {
         now: Timestamp,
     ) -> Result<i64> {
         let master = self.master(current)?;
-        insert_slot(&self.tx, self.keys, &master, self.store_id, new, label, now)
+        self.insert_slot(&master, new, label, now)
     }
 
     fn master(&self, current: &Unlock) -> Result<MasterKey> {
+        let gone = || {
+            Error::locked(
+                format!(
+                    "slot {}, which unlocked the store, was changed by another command",
+                    self.slot
+                ),
+                Some("run the command again".into()),
+            )
+        };
         let (kind, kdf, salt, wrapped): (String, Option<String>, Option<Vec<u8>>, Vec<u8>) = self
             .tx
             .query_row(
@@ -1036,20 +1551,20 @@ impl Tx<'_> {
                 [self.slot],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .db()?;
+            .optional()
+            .db()?
+            .ok_or_else(gone)?;
         let salt = salt.unwrap_or_default();
         let slot_ad = slot_ad(self.store_id, self.slot, &kind, kdf.as_deref(), &salt);
         let master = match current {
             Unlock::KeyFile(kf) => kf.unwrap(&slot_ad, &wrapped),
             Unlock::Passphrase(p) => {
-                let params = kdf
-                    .as_deref()
-                    .and_then(|k| serde_json::from_str(k).ok())
+                let params = crate::key_file::slot_kdf_params(self.slot, kdf.as_deref())?
                     .ok_or_else(|| tampered(format_args!("slot {}", self.slot)))?;
                 crypto::unwrap_with_passphrase(p, params, &salt, &slot_ad, &wrapped)
             }
         };
-        master.map_err(|_| Error::locked("the store changed while unlocking; try again", None))
+        master.map_err(|_| gone())
     }
 
     /// Remove a slot; the last one never goes (the store would be locked for good).
@@ -1067,6 +1582,9 @@ impl Tx<'_> {
         self.tx
             .execute("DELETE FROM slots WHERE slot = ?1", [slot])
             .db()?;
+        let mut st = self.state.borrow_mut();
+        st.slots_changed = true;
+        st.changed = true;
         Ok(info)
     }
 
@@ -1084,61 +1602,93 @@ impl Tx<'_> {
 
     // ---- audit chain ---------------------------------------------------------------------
 
-    fn head(&self) -> Result<Head> {
-        let sealed: Vec<u8> = self
-            .tx
-            .prepare_cached("SELECT audit_head FROM meta WHERE singleton = 1")
-            .db()?
-            .query_row([], |r| r.get(0))
-            .db()?;
-        open_json(
-            self.keys,
-            &head_ad(self.store_id),
-            &sealed,
-            "the audit log's head",
-        )
+    fn head(&self) -> Head {
+        self.state.borrow().root.head.clone()
     }
 
-    fn set_head(&self, head: &Head) -> Result<()> {
-        let sealed = seal_json(self.keys, &head_ad(self.store_id), head)?;
-        self.tx
-            .prepare_cached("UPDATE meta SET audit_head = ?1 WHERE singleton = 1")
-            .db()?
-            .execute([sealed])
-            .db()?;
-        Ok(())
+    fn set_head(&self, head: Head) {
+        let mut st = self.state.borrow_mut();
+        st.root.head = head;
+        st.changed = true;
     }
 
-    /// Append an event to the chain: sealed, MACed over the previous MAC, head moved.
+    /// Append an event to the chain: sealed, MACed over the previous MAC and count, head moved.
     pub fn append(&mut self, mut event: Event, now: Timestamp) -> Result<Entry> {
         if event.slot.is_none() {
             event.slot = Some(self.slot);
         }
-        let mut head = self.head()?;
+        let mut head = self.head();
         let prev = unhex(&head.last_mac).ok_or_else(|| tampered("the audit log's head"))?;
         let seq = head.last_seq + 1;
         let sealed = seal_json(self.keys, &event_ad(seq, now), &event)?;
-        let mac = event_mac(self.keys, &prev, seq, now, &sealed);
+        let mac = event_mac(self.keys, &prev, head.last_count, seq, now, &sealed);
         self.tx
-            .prepare_cached("INSERT INTO audit (seq, at, event, mac) VALUES (?1, ?2, ?3, ?4)")
+            .prepare_cached(
+                "INSERT INTO audit (seq, at, event, mac, count) VALUES (?1, ?2, ?3, ?4, 1)",
+            )
             .db()?
             .execute(params![seq, now, sealed, &mac[..]])
             .db()?;
         head.last_seq = seq;
         head.last_mac = hex(&mac);
-        self.set_head(&head)?;
+        head.last_count = 1;
+        self.set_head(head);
         Ok(Entry {
             seq,
             at: now,
             event,
+            count: 1,
         })
     }
 
-    /// Events at or after `since`, oldest first.
+    /// Record a refused verify: counted into the newest event when that is the same refusal
+    /// (same token, same outcome) less than a minute old, else appended. A flood of refusals
+    /// of one token thus adds one event a minute, not one per attempt.
+    pub fn append_refusal(&mut self, mut event: Event, now: Timestamp) -> Result<()> {
+        if event.slot.is_none() {
+            event.slot = Some(self.slot);
+        }
+        let mut head = self.head();
+        let last: Option<(i64, Vec<u8>)> = self
+            .tx
+            .prepare_cached("SELECT at, event FROM audit WHERE seq = ?1")
+            .db()?
+            .query_row([head.last_seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .db()?;
+        if let Some((at, sealed)) = last
+            && at <= now
+            && now - at < 60
+        {
+            let previous: Event = open_json(
+                self.keys,
+                &event_ad(head.last_seq, at),
+                &sealed,
+                format_args!("audit event {}", head.last_seq),
+            )?;
+            if previous == event {
+                head.last_count += 1;
+                let count = i64::try_from(head.last_count)
+                    .map_err(|_| Error::internal("refusal count overflow"))?;
+                self.tx
+                    .prepare_cached("UPDATE audit SET count = ?2 WHERE seq = ?1")
+                    .db()?
+                    .execute(params![head.last_seq, count])
+                    .db()?;
+                self.set_head(head);
+                return Ok(());
+            }
+        }
+        self.append(event, now).map(|_| ())
+    }
+
+    /// Events at or after `since`, oldest first, from a chain checked whole first: times and
+    /// counts shown are authenticated ones.
     pub fn events(&self, since: Option<Timestamp>) -> Result<Vec<Entry>> {
+        self.check_chain()?;
         let mut stmt = self
             .tx
-            .prepare("SELECT seq, at, event FROM audit WHERE at >= ?1 ORDER BY seq")
+            .prepare("SELECT seq, at, event, count FROM audit WHERE at >= ?1 ORDER BY seq")
             .db()?;
         let rows = stmt
             .query_map([since.unwrap_or(i64::MIN)], |r| {
@@ -1146,32 +1696,42 @@ impl Tx<'_> {
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             })
             .db()?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, at, sealed) = row.db()?;
+            let (seq, at, sealed, count) = row.db()?;
             let event = open_json(
                 self.keys,
                 &event_ad(seq, at),
                 &sealed,
                 format_args!("audit event {seq}"),
             )?;
-            out.push(Entry { seq, at, event });
+            let count = u64::try_from(count).map_err(|_| bad_event(seq, "edited"))?;
+            out.push(Entry {
+                seq,
+                at,
+                event,
+                count,
+            });
         }
         Ok(out)
     }
 
     /// Walk the whole chain: every event present, in order, unedited, up to the sealed head.
+    /// The result also knows every head the log had that it still holds, for `--expect-head`.
     pub fn check_chain(&self) -> Result<Intact> {
-        let head = self.head()?;
+        let head = self.head();
         let mut prev = unhex(&head.base_prev).ok_or_else(|| tampered("the audit log's head"))?;
+        let mut prev_count = head.base_count;
         let mut expected = head.base_seq;
         let mut count = 0u64;
+        let mut earlier = vec![head.base_prev.clone()];
         let mut stmt = self
             .tx
-            .prepare("SELECT seq, at, event, mac FROM audit ORDER BY seq")
+            .prepare("SELECT seq, at, event, mac, count FROM audit ORDER BY seq")
             .db()?;
         let rows = stmt
             .query_map([], |r| {
@@ -1180,28 +1740,34 @@ impl Tx<'_> {
                     r.get::<_, i64>(1)?,
                     r.get::<_, Vec<u8>>(2)?,
                     r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
                 ))
             })
             .db()?;
         for row in rows {
-            let (seq, at, sealed, mac) = row.map_err(|_| bad_event(expected, "unreadable"))?;
+            let (seq, at, sealed, mac, n) = row.map_err(|_| bad_event(expected, "unreadable"))?;
             if seq != expected {
                 return Err(bad_event(expected, "missing or out of order"));
             }
-            if !event_mac_matches(self.keys, &prev, seq, at, &sealed, &mac) {
+            if !event_mac_matches(self.keys, &prev, prev_count, seq, at, &sealed, &mac) {
                 return Err(bad_event(
                     seq,
                     "edited, moved or not chained to the one before",
                 ));
             }
-            if self.keys.open(&event_ad(seq, at), &sealed).is_err() {
-                return Err(bad_event(seq, "edited"));
-            }
+            prev_count = u64::try_from(n)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| bad_event(seq, "edited (its count)"))?;
             prev = mac;
+            earlier.push(hex(&prev));
             expected += 1;
             count += 1;
         }
-        if expected - 1 != head.last_seq || hex(&prev) != head.last_mac {
+        if expected - 1 != head.last_seq
+            || hex(&prev) != head.last_mac
+            || prev_count != head.last_count
+        {
             return Err(bad_event(
                 expected,
                 "missing: the log was truncated (the head records more events)",
@@ -1210,25 +1776,28 @@ impl Tx<'_> {
         Ok(Intact {
             events: count,
             head: head.last_mac,
+            earlier,
         })
     }
 
     /// Drop events older than `before`, keeping the chain checkable from the first kept one.
-    /// Returns how many were dropped.
+    /// Times are read from the chain only after it was checked whole, so an edited time can
+    /// neither drop an event nor hide the edit. Returns how many were dropped.
     pub fn drop_events_before(&self, before: Timestamp) -> Result<u64> {
-        let mut head = self.head()?;
+        self.check_chain()?;
+        let mut head = self.head();
         // The sealed head keeps the last MAC, so the chain stays checkable even when every
         // event is dropped: the next one chains to it.
-        let last_old: Option<(i64, Vec<u8>)> = self
+        let last_old: Option<(i64, Vec<u8>, i64)> = self
             .tx
             .query_row(
-                "SELECT seq, mac FROM audit WHERE at < ?1 ORDER BY seq DESC LIMIT 1",
+                "SELECT seq, mac, count FROM audit WHERE at < ?1 ORDER BY seq DESC LIMIT 1",
                 params![before],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .db()?;
-        let Some((seq, mac)) = last_old else {
+        let Some((seq, mac, n)) = last_old else {
             return Ok(0);
         };
         let dropped = self
@@ -1237,7 +1806,8 @@ impl Tx<'_> {
             .db()?;
         head.base_seq = seq + 1;
         head.base_prev = hex(&mac);
-        self.set_head(&head)?;
+        head.base_count = u64::try_from(n).map_err(|_| bad_event(seq, "edited (its count)"))?;
+        self.set_head(head);
         Ok(dropped as u64)
     }
 }
@@ -1254,93 +1824,49 @@ fn event_ad(seq: i64, at: Timestamp) -> Vec<u8> {
     ])
 }
 
-/// Each event's MAC covers the previous event's MAC, so the events form a chain.
-fn event_mac(keys: &Keys, prev: &[u8], seq: i64, at: Timestamp, sealed: &[u8]) -> [u8; 32] {
-    keys.audit_mac(&[prev, &seq.to_be_bytes(), &at.to_be_bytes(), sealed])
+/// Each event's MAC covers the previous event's MAC and final count, so the events form a
+/// chain. A count of 1 adds no part: the MACs of chains written before counts existed hold.
+fn event_mac(
+    keys: &Keys,
+    prev: &[u8],
+    prev_count: u64,
+    seq: i64,
+    at: Timestamp,
+    sealed: &[u8],
+) -> [u8; 32] {
+    with_event_parts(prev, prev_count, seq, at, sealed, |parts| {
+        keys.audit_mac(parts)
+    })
+}
+
+fn with_event_parts<T>(
+    prev: &[u8],
+    prev_count: u64,
+    seq: i64,
+    at: Timestamp,
+    sealed: &[u8],
+    f: impl FnOnce(&[&[u8]]) -> T,
+) -> T {
+    let count = prev_count.to_be_bytes();
+    let (seq, at) = (seq.to_be_bytes(), at.to_be_bytes());
+    if prev_count == 1 {
+        f(&[prev, &seq, &at, sealed])
+    } else {
+        f(&[prev, &seq, &at, sealed, &count])
+    }
 }
 
 fn event_mac_matches(
     keys: &Keys,
     prev: &[u8],
+    prev_count: u64,
     seq: i64,
     at: Timestamp,
     sealed: &[u8],
     mac: &[u8],
 ) -> bool {
-    keys.audit_mac_matches(&[prev, &seq.to_be_bytes(), &at.to_be_bytes(), sealed], mac)
-}
-
-/// Write a new key file: 0600, never over an existing file.
-pub fn write_key_file(path: &Path, key: &KeyFileKey) -> Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::conflict(
-                format!("{} already exists", path.display()),
-                "tokman never overwrites a key file; choose a new path",
-            )
-        } else {
-            Error::unavailable(
-                format!("cannot create the key file {}: {e}", path.display()),
-                None,
-            )
-        }
-    })?;
-    let text = key.encode();
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| {
-            let _ = fs::remove_file(path);
-            Error::unavailable(
-                format!("cannot write the key file {}: {e}", path.display()),
-                None,
-            )
-        })
-}
-
-/// Read a key file, refusing one that others may read or write (as ssh does).
-pub fn read_key_file(path: &Path) -> Result<KeyFileKey> {
-    let locked = |m: String, h: Option<String>| Error::locked(m, h);
-    let meta = fs::metadata(path).map_err(|e| {
-        locked(
-            format!("cannot read the key file {}: {e}", path.display()),
-            None,
-        )
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(locked(
-                format!(
-                    "the key file {} is accessible by others (mode {mode:03o})",
-                    path.display()
-                ),
-                Some(format!("run `chmod 600 {}`", path.display())),
-            ));
-        }
-    }
-    let bytes = zeroize::Zeroizing::new(fs::read(path).map_err(|e| {
-        locked(
-            format!("cannot read the key file {}: {e}", path.display()),
-            None,
-        )
-    })?);
-    KeyFileKey::decode(&bytes).ok_or_else(|| {
-        locked(
-            format!("{} is not a tokman key file", path.display()),
-            Some(
-                "key files are made by `tokman init --new-key-file` or `tokman key add-file`"
-                    .into(),
-            ),
-        )
+    with_event_parts(prev, prev_count, seq, at, sealed, |parts| {
+        keys.audit_mac_matches(parts, mac)
     })
 }
 

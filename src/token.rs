@@ -627,3 +627,216 @@ mod tests {
         }
     }
 }
+
+/// The shortest body [`redact`] hides. Fewer than 20 of a body's 49 characters leave at least
+/// 23 random ones (over 136 bits) unknown, which no one can guess; and the bound keeps ordinary
+/// `team_infraservice_prod` names readable.
+const REDACT_MIN_BODY: usize = 20;
+
+/// One `_`-separated part of a word: from after its `_` to its last letter or digit, and how
+/// many letters and digits it has (format characters among them are spanned but not counted).
+#[derive(Clone, Copy)]
+struct Part {
+    start: usize,
+    end: usize,
+    len: usize,
+    id_chars: bool,
+}
+
+impl Part {
+    fn at(start: usize) -> Part {
+        Part {
+            start,
+            end: start,
+            len: 0,
+            id_chars: true,
+        }
+    }
+}
+
+/// Text made safe to echo: anything of a token's shape is shown as its public id and `_…`, so
+/// a secret pasted in the wrong place never reaches a terminal, a log or a cron mail whole.
+///
+/// Token-shaped is deliberately wider than a valid token, since what matters is what could be
+/// a secret: in a word of ASCII letters, digits and `_`, any `P_I_B` where
+/// - `P` is one or more letters or digits (the prefix, not held to the prefix rule, so `TM_…`,
+///   or `31mtm_…` glued to a colour escape, is caught too);
+/// - `I` is exactly 12 of `[0-9a-z]` (the id);
+/// - `B` is [`REDACT_MIN_BODY`] or more of `[0-9A-Za-z]` (the body: whole, truncated, or
+///   over-long with extra characters pasted; its checksum is not checked, since a mistyped
+///   token is still almost all secret).
+///
+/// `B` becomes `…` (`tm_4f7k2m9q0xyz_…`); anything after it (`_more`, punctuation) is kept.
+/// Format characters (Unicode Cf, such as U+200B or a soft hyphen) count as part of the word
+/// and are skipped when matching, so one pasted into a token cannot split its body into pieces
+/// that each look harmless; inside a body they are hidden with it, after it they are kept (and
+/// escaped where the text is shown). Linear time; never panics.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('_') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut parts: Vec<Part> = Vec::new();
+    let mut part = Part::at(0);
+    let mut in_word = false;
+    // A sentinel space after the end closes the last word.
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        let word = c.is_ascii_alphanumeric() || c == '_';
+        if word || crate::render::is_format(c) {
+            if !in_word {
+                in_word = true;
+                parts.clear();
+                part = Part::at(i);
+            }
+            if c == '_' {
+                parts.push(part);
+                part = Part::at(i + 1);
+            } else if word {
+                part.end = i + c.len_utf8();
+                part.len += 1;
+                part.id_chars &= c.is_ascii_lowercase() || c.is_ascii_digit();
+            }
+            continue;
+        }
+        if !in_word {
+            continue;
+        }
+        in_word = false;
+        parts.push(part);
+        for w in parts.windows(3) {
+            let (prefix, id, body) = (w[0], w[1], w[2]);
+            if prefix.len > 0 && id.len == ID_LEN && id.id_chars && body.len >= REDACT_MIN_BODY {
+                out.push_str(&text[copied..body.start]);
+                out.push('…');
+                copied = body.end;
+            }
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fresh() -> Token {
+        Token::generate(&Prefix::default(), &mut rand::rng())
+    }
+
+    /// The 43 random characters of a token: what must never be shown.
+    fn random_part(token: &str) -> &str {
+        let body = token.rsplit_once('_').unwrap().1;
+        &body[..RANDOM_LEN]
+    }
+
+    #[test]
+    fn a_token_anywhere_in_text_is_shown_as_its_id() {
+        let t = fresh();
+        let (token, id) = (t.expose(), t.id());
+        for (text, shown) in [
+            (token.to_owned(), format!("{id}_…")),
+            (format!("'{token}'"), format!("'{id}_…'")),
+            (
+                format!("unexpected argument '{token}' found"),
+                format!("unexpected argument '{id}_…' found"),
+            ),
+            (format!("--ip={token}."), format!("--ip={id}_….")),
+            (format!("{token}_tail"), format!("{id}_…_tail")),
+            (format!("x{token}"), format!("x{id}_…")),
+            (format!("a {token} b {token}"), format!("a {id}_… b {id}_…")),
+        ] {
+            assert_eq!(redact(&text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn near_tokens_are_hidden_too() {
+        let t = fresh();
+        let (token, id) = (t.expose(), t.id().to_string());
+        // One character extra, one missing, a wrong checksum, a pasted tail, upper-case prefix.
+        let body = &token[id.len() + 1..];
+        for text in [
+            format!("{token}X"),
+            token[..token.len() - 1].to_owned(),
+            format!("{id}_{}", &body[..REDACT_MIN_BODY]),
+            format!("{id}_{}zzzzzz", &body[..RANDOM_LEN]),
+            format!("TM{}", &token[2..]),
+            format!("\u{1b}[31m{token}\u{1b}[0m"),
+            format!("my_{token}"),
+        ] {
+            let shown = redact(&text);
+            assert!(
+                !shown.contains(&body[..REDACT_MIN_BODY]),
+                "{text} → {shown}"
+            );
+            assert!(shown.contains("_…"), "{text} → {shown}");
+        }
+    }
+
+    #[test]
+    fn a_format_character_inside_a_token_does_not_split_it() {
+        let t = fresh();
+        let token = t.expose();
+        let cut = token.len() - 25;
+        for mark in ['\u{200b}', '\u{ad}', '\u{202e}', '\u{feff}'] {
+            let text = format!("{}{mark}{}", &token[..cut], &token[cut..]);
+            let shown = redact(&text);
+            assert_eq!(shown, format!("{}_…", t.id()), "{text:?}");
+        }
+        let text = format!("{}\u{200b}{}", &token[..5], &token[5..]);
+        assert!(!redact(&text).contains(random_part(token)));
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        for text in [
+            "",
+            "tm_4f7k2m9q0xyz",
+            "token tm_4f7k2m9q0xyz was revoked",
+            "invalid token id `tm_4f7k2m9q0xyz_…`: expected only the id",
+            "team_infraservice_prod",
+            "tm_4f7k2m9q0xyz_short",
+            "tm_4f7k2m9q0xyz_0123456789012345678",
+            "tm_4F7K2M9Q0XYZ_01234567890123456789012345",
+            "_4f7k2m9q0xyz_01234567890123456789012345",
+            "snake_case_words_everywhere",
+            "ünï_cödé",
+        ] {
+            assert!(
+                matches!(redact(text), std::borrow::Cow::Borrowed(_)),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_surroundings_let_a_secret_through(
+            before in "[ -~\u{200b}\u{202e}é]{0,20}",
+            after in "[ -~\u{200b}\u{202e}é]{0,20}",
+            seed in any::<[u8; 32]>(),
+        ) {
+            use rand::SeedableRng;
+            let t = Token::generate(&Prefix::default(), &mut rand::rngs::StdRng::from_seed(seed));
+            let text = format!("{before}{}{after}", t.expose());
+            let shown = redact(&text);
+            prop_assert!(!shown.contains(random_part(t.expose())), "{}", shown);
+            prop_assert!(shown.contains(&format!("{}_…", t.id())), "{}", shown);
+        }
+
+        #[test]
+        fn redaction_is_idempotent_and_total(s in "\\PC{0,200}|[a-z0-9_A-Z\u{200b}]{0,200}") {
+            let once = redact(&s).into_owned();
+            prop_assert_eq!(redact(&once), once.as_str());
+        }
+    }
+}

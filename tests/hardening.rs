@@ -76,7 +76,7 @@ fn bad_store_files_are_refused_unchanged_without_a_panic() {
     std::fs::copy(&env.store, &newer).unwrap();
     {
         let c = rusqlite::Connection::open(&newer).unwrap();
-        c.pragma_update(None, "user_version", 2).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
         c.close().unwrap();
     }
     let mut garbage = Vec::new();
@@ -501,7 +501,7 @@ impl Drop for Mount {
 fn read_only_file_system_refuses_writes_unchanged() {
     let env = Env::new();
     env.generate("alice", &[]);
-    let Some(mnt) = Mount::tmpfs(env.path("rofs"), "size=1m") else {
+    let Some(mnt) = Mount::tmpfs(env.path("rofs"), "size=1m,mode=0700") else {
         eprintln!("hardening: skipped read-only file system test: cannot mount a tmpfs");
         return;
     };
@@ -522,7 +522,7 @@ fn read_only_file_system_refuses_writes_unchanged() {
 fn full_disk_changes_nothing() {
     let env = Env::new();
     let alice = env.generate("alice", &[]);
-    let Some(mnt) = Mount::tmpfs(env.path("full"), "size=256k") else {
+    let Some(mnt) = Mount::tmpfs(env.path("full"), "size=256k,mode=0700") else {
         eprintln!("hardening: skipped full-disk test: cannot mount a tmpfs");
         return;
     };

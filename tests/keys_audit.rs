@@ -52,6 +52,7 @@ fn a_passphrase_opens_the_store_from_the_env_or_a_file_first_line() {
     env.verify(&token, &[]).ok();
     let file = env.path("pass.txt");
     std::fs::write(&file, format!("{PASS}\nnot this line\n")).unwrap();
+    chmod(&file, 0o600);
     let r = Env::output({
         let mut c = env.bare();
         c.arg("--passphrase-file")
@@ -70,6 +71,7 @@ fn a_passphrase_opens_the_store_from_the_env_or_a_file_first_line() {
     r.ok();
     let wrong = env.path("wrong.txt");
     std::fs::write(&wrong, "not it\n").unwrap();
+    chmod(&wrong, 0o600);
     let before = env.raw_files();
     let r = Env::output({
         let mut c = env.bare();
@@ -301,7 +303,9 @@ fn the_audit_log_records_every_change_and_refusal_but_never_a_token() {
         keys.sort();
         assert_eq!(
             keys,
-            ["at", "detail", "event", "id", "seq", "slot", "user"],
+            [
+                "at", "count", "detail", "event", "id", "seq", "slot", "user"
+            ],
             "{e}"
         );
         assert_eq!(e["seq"], i as u64 + 1, "{e}");
@@ -389,9 +393,24 @@ fn audit_check_prints_the_head_and_compares_it() {
     r.code(12);
     assert!(r.stderr.contains(head), "{}", r.stderr);
     env.run(&["audit", "--expect-head", head]).code(2);
-    // A new event moves the head: the old pin no longer matches.
+    // A new event moves the head: the old pin is an earlier head of the same log, so it still
+    // passes; the new head does too, and a head from another log does not.
     env.generate("carol", &[]);
-    env.run(&["audit", "--check", "--expect-head", head])
+    let r = env.run(&["audit", "--check"]);
+    r.ok();
+    let newer = r.stdout.trim().to_owned();
+    assert_ne!(newer, head);
+    env.run(&["audit", "--check", "--expect-head", head]).ok();
+    env.run(&["audit", "--check", "--expect-head", &newer]).ok();
+    env.run(&["audit", "--check", "--expect-head", &other])
+        .code(12);
+    let foreign = Env::new();
+    let r = foreign.run(&["audit", "--check"]);
+    r.ok();
+    env.run(&["audit", "--check", "--expect-head", r.stdout.trim()])
+        .code(12);
+    // All zeros is what every new log chains to, not a head anyone noted.
+    env.run(&["audit", "--check", "--expect-head", &"0".repeat(64)])
         .code(12);
 }
 
@@ -523,7 +542,9 @@ fn notify_gets_each_event_as_json_and_never_a_secret() {
         keys.sort();
         assert_eq!(
             keys,
-            ["at", "detail", "event", "id", "seq", "slot", "user"],
+            [
+                "at", "count", "detail", "event", "id", "seq", "slot", "user"
+            ],
             "{v}"
         );
         assert_eq!(v["event"], kind, "{v}");

@@ -134,7 +134,7 @@ fn rotate_is_atomic_and_revocation_sticks() {
 }
 
 #[test]
-fn purge_deletes_what_expired_and_keeps_revoked_ids_dead() {
+fn purge_deletes_what_expired_and_revoked_tokens_stay_dead() {
     let mut f = fixture(Settings::default());
     let mut short = request("a");
     short.expires_in = Some(Span::from_secs(60));
@@ -218,4 +218,121 @@ fn list_filters_use_the_given_now() {
     );
     let rows = ops::list(&mut f.store, &f.unlocked, &unused, T0 + 12 * DAY).unwrap();
     assert_eq!(rows.len(), 2, "a's last use is now 11 days old");
+}
+
+/// A well-formed token (shape and checksum) with the given public id and a wrong secret.
+fn forged(id: &str) -> String {
+    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let head = format!("{id}_{}", "Q".repeat(43));
+    let mut n = crc32fast::hash(head.as_bytes());
+    let mut check = [b'0'; 6];
+    for c in check.iter_mut().rev() {
+        *c = B62[(n % 62) as usize];
+        n /= 62;
+    }
+    format!("{head}{}", std::str::from_utf8(&check).unwrap())
+}
+
+fn refusals(f: &mut Fixture) -> Vec<(i64, u64, String)> {
+    let tx = f.store.read(&f.unlocked).unwrap();
+    tx.events(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.event == Kind::VerifyRefused)
+        .map(|e| (e.at, e.count, e.event.detail.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn repeated_refusals_within_a_minute_count_into_one_event() {
+    let mut f = fixture(Settings::default());
+    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    let id = issued.record.id.clone();
+    // A forged secret for a known id: "invalid: wrong secret", logged against the id.
+    let forged = forged(id.as_str());
+    for i in 0..50 {
+        assert_eq!(f.verify(&forged, T0 + 10 + i % 50), Outcome::Invalid);
+    }
+    assert_eq!(
+        refusals(&mut f),
+        vec![(T0 + 10, 50, "invalid: wrong secret".to_string())]
+    );
+    // The minute is counted from the event's first refusal: at +59 s it still counts in, at
+    // +60 s a new event starts.
+    assert_eq!(f.verify(&forged, T0 + 69), Outcome::Invalid);
+    assert_eq!(f.verify(&forged, T0 + 70), Outcome::Invalid);
+    let r = refusals(&mut f);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!((r[0].1, r[1].0, r[1].1), (51, T0 + 70, 1));
+    // Another outcome of the same token is another event; a refusal after it starts afresh.
+    ops::revoke(&mut f.store, &f.unlocked, &Which::Id(id), None, T0 + 71).unwrap();
+    assert_eq!(f.verify(issued.token.expose(), T0 + 72), Outcome::Revoked);
+    assert_eq!(f.verify(issued.token.expose(), T0 + 73), Outcome::Revoked);
+    assert_eq!(f.verify(&forged, T0 + 74), Outcome::Invalid);
+    let r = refusals(&mut f);
+    assert_eq!(
+        r.iter().map(|e| e.1).collect::<Vec<_>>(),
+        [51, 1, 2, 1],
+        "{r:?}"
+    );
+    // Counts are part of the chain: it checks out, and a pinned head stays in its history
+    // while the count it ended with grows.
+    let tx = f.store.read(&f.unlocked).unwrap();
+    let pinned = tx.check_chain().unwrap().head;
+    drop(tx);
+    assert_eq!(f.verify(&forged, T0 + 75), Outcome::Invalid);
+    let tx = f.store.read(&f.unlocked).unwrap();
+    let intact = tx.check_chain().unwrap();
+    assert!(intact.descends_from(&pinned));
+}
+
+#[test]
+fn a_clock_that_went_back_starts_a_new_refusal_event() {
+    let mut f = fixture(Settings::default());
+    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    ops::revoke(
+        &mut f.store,
+        &f.unlocked,
+        &Which::Id(issued.record.id.clone()),
+        None,
+        T0,
+    )
+    .unwrap();
+    assert_eq!(f.verify(issued.token.expose(), T0 + 30), Outcome::Revoked);
+    assert_eq!(f.verify(issued.token.expose(), T0 + 20), Outcome::Revoked);
+    assert_eq!(
+        refusals(&mut f).iter().map(|e| e.1).collect::<Vec<_>>(),
+        [1, 1]
+    );
+}
+
+#[test]
+fn rate_limited_refusals_record_a_stable_reason_and_count_together() {
+    let mut f = fixture(Settings::default());
+    let mut req = request("a");
+    req.rate_limits = Some(vec![tokman::policy::RateLimit::parse("1/min").unwrap()]);
+    let issued = ops::generate(&mut f.store, &f.unlocked, req, T0).unwrap();
+    let presented = token::parse(issued.token.expose()).unwrap();
+    let check = Check::default();
+    let first = ops::verify(&mut f.store, &f.unlocked, &presented, &check, T0 + 1).unwrap();
+    assert_eq!(first.outcome, Outcome::Valid);
+    for (now, left) in [(T0 + 2, 59), (T0 + 30, 31)] {
+        let v = ops::verify(&mut f.store, &f.unlocked, &presented, &check, now).unwrap();
+        assert_eq!(v.outcome, Outcome::RateLimited);
+        assert_eq!(v.retry_at, Some(T0 + 61));
+        assert!(
+            v.reason.ends_with(&format!("it frees up in {left}s")),
+            "{}",
+            v.reason
+        );
+    }
+    let r = refusals(&mut f);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, 2);
+    assert!(
+        !r[0].2.contains("frees up"),
+        "a relative time in the log: {}",
+        r[0].2
+    );
+    assert!(r[0].2.starts_with("rate_limited: "), "{}", r[0].2);
 }

@@ -207,7 +207,7 @@ fn list_and_inspect_never_show_a_secret() {
 }
 
 #[test]
-fn purge_deletes_revoked_with_the_flag_and_keeps_ids_dead() {
+fn purge_deletes_revoked_with_the_flag_and_the_token_stays_dead() {
     let env = Env::new();
     let token = env.generate("alice", &[]);
     let id = Env::id_of(&token);
@@ -216,9 +216,15 @@ fn purge_deletes_revoked_with_the_flag_and_keeps_ids_dead() {
     dry.ok();
     assert_eq!(dry.json()["purged"], 1);
     let r = env.run(&["purge", "--json"]);
-    assert_eq!(r.json(), serde_json::json!({"purged": 0, "ids": []}));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"purged": 0, "ids": [], "dry_run": false})
+    );
     let r = env.run(&["purge", "--revoked", "--json"]);
-    assert_eq!(r.json(), serde_json::json!({"purged": 1, "ids": [id]}));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({"purged": 1, "ids": [id], "dry_run": false})
+    );
     env.verify(&token, &[]).code(1);
     let quiet = env.run(&["purge", "--quiet"]);
     quiet.ok();

@@ -393,7 +393,7 @@ fn bad_policy_values_are_usage_errors_before_stdin_or_store() {
     let before = std::fs::read(&env.store).unwrap();
     let generate_bad: [&[&str]; 8] = [
         &["--rate-limit", "0/min"],
-        &["--rate-limit", "5/week"],
+        &["--rate-limit", "5/month"],
         &["--rate-limit", "five/min"],
         &["--scope", "a b"],
         &["--scope", ""],

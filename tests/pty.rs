@@ -69,6 +69,32 @@ impl Tty {
         }
     }
 
+    /// `sh -c SCRIPT tokman ARGS...` on a fresh pty: `$0` is the tokman binary.
+    fn spawn_script(env: &Env, script: &str, args: &[&str]) -> Tty {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg(assert_cmd::cargo::cargo_bin("tokman"))
+            .args(args);
+        for var in common::TOKMAN_VARS {
+            cmd.env_remove(var);
+        }
+        cmd.env("TOKMAN_STORE", &env.store)
+            .env("HOME", env.dir.path())
+            .env("TERM", "xterm-256color");
+        let mut session = OsSession::spawn(cmd).expect("spawn on a pty");
+        session
+            .get_process_mut()
+            .set_window_size(160, 40)
+            .expect("window size");
+        session.set_expect_timeout(Some(TIMEOUT));
+        Tty {
+            session,
+            transcript: Vec::new(),
+            what: format!("sh -c {script:?}"),
+        }
+    }
+
     /// Wait for `needle`; the text up to and including it.
     #[track_caller]
     fn expect(&mut self, needle: &str) -> String {
@@ -92,10 +118,15 @@ impl Tty {
         self.session.send_line(line).expect("write to the pty");
     }
 
-    /// Press one key at a yes/no question (read in raw mode, so echo is off too).
+    /// Type at a yes/no question (read key by key in raw mode, so echo is off too).
     fn press(&mut self, key: &str) {
         self.wait_for_echo_off();
         self.session.send(key).expect("write to the pty");
+    }
+
+    /// Answer a yes/no question with a whole line.
+    fn answer(&mut self, line: &str) {
+        self.press(&format!("{line}\r"));
     }
 
     /// Poll the terminal's mode (a condition, not a guess at timing).
@@ -301,7 +332,7 @@ fn revoke_on_a_terminal_asks_naming_the_token_and_user_and_no_changes_nothing() 
         question.contains(&id) && question.contains("alice"),
         "{question}"
     );
-    tty.press("n");
+    tty.answer("n");
     let (code, transcript) = tty.finish();
     assert_ne!(code, 0, "declining is not success:\n{transcript}");
     assert!(transcript.contains("nothing was changed"), "{transcript}");
@@ -311,7 +342,7 @@ fn revoke_on_a_terminal_asks_naming_the_token_and_user_and_no_changes_nothing() 
     tty.expect("Passphrase for ");
     tty.type_hidden_line(PASS);
     tty.expect("cannot be undone");
-    tty.press("y");
+    tty.answer("yes");
     tty.expect("revoked");
     let (code, transcript) = tty.finish();
     assert_eq!(code, 0, "{transcript}");
@@ -391,7 +422,7 @@ fn a_session_shows_the_secret_exactly_once() {
     tty.expect("Passphrase for ");
     tty.type_hidden_line(PASS);
     tty.expect("cannot be undone");
-    tty.press("y");
+    tty.answer("yes");
     let (code, transcript) = tty.finish();
     assert_eq!(code, 0, "{transcript}");
     session.push_str(&transcript);
@@ -489,4 +520,51 @@ fn typos_get_clap_suggestions() {
         stderr.contains("similar") && stderr.contains("'--status'"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_confirmation_waits_for_a_whole_line_and_leaves_nothing_for_the_shell() {
+    let _serial = serial();
+    let env = passphrase_store();
+    let token = {
+        let out = unlocked(&env).args(["generate", "bob"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let id = Env::id_of(&token);
+    // A shell that, after tokman, reads whatever is left on the terminal: with a one-key
+    // answer, "es" of "yes" would reach it (and a real shell would run it as a command).
+    let mut tty = Tty::spawn_script(
+        &env,
+        r#"stty echo; "$0" revoke "$1"; echo "exit=$?"; stty -echo -icanon min 0 time 5; left=$(dd bs=64 count=1 2>/dev/null); echo "left=[$left]""#,
+        &[&id],
+    );
+    tty.expect("Passphrase for ");
+    tty.type_hidden_line(PASS);
+    tty.expect("cannot be undone");
+    // Anything but yes or no asks again.
+    tty.answer("sure");
+    tty.expect("please answer yes or no");
+    // "y" alone decides nothing: tokman waits for Enter, and the token still verifies.
+    tty.press("y");
+    std::thread::sleep(Duration::from_millis(300));
+    unlocked(&env)
+        .arg("verify")
+        .write_stdin(format!("{token}\n"))
+        .assert()
+        .code(0);
+    // "es" and Enter complete "yes"; nothing of it is left for the shell.
+    tty.press("es\r");
+    tty.expect("revoked");
+    tty.expect("exit=0");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert!(
+        transcript.contains("left=[]"),
+        "input left for the shell:\n{transcript}"
+    );
+    unlocked(&env)
+        .arg("verify")
+        .write_stdin(format!("{token}\n"))
+        .assert()
+        .code(4);
 }

@@ -11,21 +11,29 @@ pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     let tx = store.read(&unlocked)?;
     if a.check {
         let intact = tx.check_chain()?;
+        let tokens = tx.check_state()?;
         if let Some(expected) = &a.expect_head
-            && *expected != intact.head
+            && !intact.descends_from(expected)
         {
             return Err(Error::corrupt(format!(
-                "the audit log's head is {}, not the expected {expected}: the store was rolled back or replaced",
+                "the audit log's head is {}, and {expected} is not in its history: the store was rolled back or replaced",
                 intact.head
             )));
         }
         if a.json {
-            out_json(
-                &serde_json::json!({ "intact": true, "events": intact.events, "head": intact.head }),
-            )?;
+            out_json(&serde_json::json!({
+                "intact": true,
+                "events": intact.events,
+                "tokens": tokens,
+                "head": intact.head,
+            }))?;
         } else {
             out(&format!("{}\n", intact.head))?;
-            say(format_args!("{} events, intact", intact.events));
+            say(format_args!(
+                "{} events, intact; {tokens} token{}, intact",
+                intact.events,
+                if tokens == 1 { "" } else { "s" }
+            ));
         }
         return Ok(0);
     }

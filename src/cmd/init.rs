@@ -4,8 +4,9 @@ use super::{Ctx, now, say};
 use crate::cli::InitArgs;
 use crate::crypto::KeyFileKey;
 use crate::error::{Error, Result};
+use crate::key_file;
 use crate::lifecycle::Settings;
-use crate::store::{self, NewSlot, Store};
+use crate::store::{NewSlot, Store};
 
 pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
     let settings = Settings {
@@ -24,20 +25,19 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
     }
     match &a.new_key_file {
         Some(key_path) => {
+            // The key waits under a temporary name until the store it opens exists: a failed or
+            // killed init never leaves a key file in the way of the next try.
             let key = KeyFileKey::generate();
-            store::write_key_file(key_path, &key)?;
-            let made = Store::create(
+            let staged = key_file::stage(key_path, &key)?;
+            Store::create(
                 path,
                 &a.prefix,
                 &settings,
                 NewSlot::KeyFile(&key),
                 Some("init"),
                 now(),
-            );
-            if made.is_err() {
-                let _ = std::fs::remove_file(key_path);
-            }
-            made?;
+            )?;
+            staged.publish(format_args!("the new store at {}", path.display()))?;
             say(format_args!(
                 "created a store at {}, unlocked by the key file {}",
                 path.display(),

@@ -6,34 +6,32 @@ use crate::audit::Kind;
 use crate::cli::KeyCommand;
 use crate::crypto::KeyFileKey;
 use crate::error::Result;
+use crate::key_file;
 use crate::ops;
 use crate::render;
-use crate::store::{self, Durability, NewSlot};
+use crate::store::{Durability, NewSlot};
 
 pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
     match cmd {
         KeyCommand::AddFile { path, label } => {
+            // Before asking for a passphrase: a taken path is refused at once.
+            key_file::ensure_absent(&path)?;
             let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
             let key = KeyFileKey::generate();
-            store::write_key_file(&path, &key)?;
-            let added = (|| {
-                let now = now();
-                let mut tx = store.write(&unlocked)?;
-                let slot = tx.add_slot(&how, NewSlot::KeyFile(&key), label.as_deref(), now)?;
-                ops::key_event(&mut tx, Kind::KeyAdd, format!("slot {slot}: key file"), now)?;
-                tx.commit()?;
-                Ok(slot)
-            })();
-            match added {
-                Ok(slot) => say(format_args!(
-                    "added slot {slot}: the key file {} unlocks this store",
-                    path.display()
-                )),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    return Err(e);
-                }
-            }
+            // The key waits under a temporary name (removed if anything below fails) and gets
+            // its name only once its slot has committed: a kill never leaves a key file that
+            // unlocks nothing at `path`.
+            let staged = key_file::stage(&path, &key)?;
+            let now = now();
+            let mut tx = store.write(&unlocked)?;
+            let slot = tx.add_slot(&how, NewSlot::KeyFile(&key), label.as_deref(), now)?;
+            ops::key_event(&mut tx, Kind::KeyAdd, format!("slot {slot}: key file"), now)?;
+            tx.commit()?;
+            staged.publish(format_args!("slot {slot}"))?;
+            say(format_args!(
+                "added slot {slot}: the key file {} unlocks this store",
+                path.display()
+            ));
         }
         KeyCommand::Passphrase => {
             let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;

@@ -1,14 +1,19 @@
 //! One module per subcommand, each a `run` that takes its parsed arguments and the resolved
 //! [`Ctx`]: open and unlock the store, call `ops`, render. `main` dispatches through [`run`].
+//!
+//! Nothing here or below writes to stderr but through [`write_stderr`] (and the terminal
+//! prompts, whose text [`Shown`] passes through the same escaper).
+#![deny(clippy::print_stderr)]
 
 use std::io::{self, Read, Write};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
+use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
 use crate::lifecycle::Timestamp;
 use crate::prompt::Prompter;
-use crate::render::Style;
+use crate::render::{self, Style};
 use crate::store::{Durability, Store, Unlock, Unlocked};
 use crate::token::Malformed;
 
@@ -40,8 +45,14 @@ impl Ctx<'_> {
 
     /// Open the configured store and unlock it.
     pub fn unlock(&self, durability: Durability) -> Result<(Store, Unlocked, Unlock)> {
-        let store = Store::open(&self.cfg.store, durability)?;
+        let mut store = Store::open(&self.cfg.store, durability)?;
         let (unlocked, how) = self.cfg.unlock(&store, self.prompter)?;
+        if store.upgrade(&unlocked, now())? {
+            say(format_args!(
+                "upgraded the store at {} to this version of tokman",
+                store.path().display()
+            ));
+        }
         Ok((store, unlocked, how))
     }
 
@@ -53,6 +64,24 @@ impl Ctx<'_> {
         } else {
             Err(Error::usage("cancelled; nothing was changed"))
         }
+    }
+}
+
+/// A prompter whose questions are shown as every other message is: a prompt names a store
+/// path and a confirmation a user name, and both are the user's text, written to the terminal.
+struct Shown<'a>(&'a dyn Prompter);
+
+impl Prompter for Shown<'_> {
+    fn passphrase(&self, prompt: &str) -> Result<Passphrase> {
+        self.0.passphrase(&render::escape(prompt))
+    }
+
+    fn new_passphrase(&self) -> Result<Passphrase> {
+        self.0.new_passphrase()
+    }
+
+    fn confirm(&self, question: &str) -> Result<bool> {
+        self.0.confirm(&render::escape(question))
     }
 }
 
@@ -73,9 +102,20 @@ pub fn now() -> Timestamp {
     chrono::Utc::now().timestamp()
 }
 
-/// Talk for people, on stderr. A closed stderr is not worth failing a command over.
+/// The one way tokman writes to stderr, used by `main` for errors, hints, clap's usage errors
+/// and the panic message, and by [`say`] and [`warn`] for everything else. The text goes through
+/// [`render::for_stderr`]: anything token-shaped is shown as its id and `_…`, control and format
+/// characters are escaped, line breaks kept. So whatever a message quotes (a mistyped flag's
+/// value, a user name, a store path) cannot put a secret or a terminal escape on stderr, which
+/// ends up in terminals, logs and cron mail. A closed stderr is not worth failing a command over.
+pub fn write_stderr(text: &str) {
+    let shown = render::for_stderr(text);
+    let _ = io::stderr().lock().write_all(shown.as_bytes());
+}
+
+/// Talk for people, on stderr, one message and a line break.
 pub fn say(msg: impl std::fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{msg}");
+    write_stderr(&format!("{msg}\n"));
 }
 
 pub fn warn(msg: impl std::fmt::Display) {
@@ -121,6 +161,10 @@ pub fn read_token_stdin(cfg: &Config) -> Result<std::result::Result<String, Malf
 
 /// Run the parsed command; the exit code on success (0, or `verify`'s outcome).
 pub fn run(cli: Cli) -> Result<i32> {
+    if let Command::Version = &cli.command {
+        out(&format!("tokman {}\n", env!("CARGO_PKG_VERSION")))?;
+        return Ok(0);
+    }
     if let Command::Completions { shell } = &cli.command {
         out(&String::from_utf8_lossy(&crate::manpage::completion(
             *shell,
@@ -135,7 +179,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     };
     let ctx = Ctx {
         cfg: &cfg,
-        prompter,
+        prompter: &Shown(prompter),
     };
     match cli.command {
         Command::Init(a) => init::run(&ctx, a),
@@ -148,6 +192,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Purge(a) => purge::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Key(k) => key::run(&ctx, k),
-        Command::Completions { .. } => unreachable!("handled above"),
+        Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     }
 }

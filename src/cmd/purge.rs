@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx<'_>, a: PurgeArgs) -> Result<i32> {
     let purged = ops::purge(&mut store, &unlocked, a.revoked, a.dry_run, now())?;
     let n = purged.ids.len();
     let printed = if a.json {
-        out_json(&serde_json::json!({ "purged": n, "ids": purged.ids }))
+        out_json(&serde_json::json!({ "purged": n, "ids": purged.ids, "dry_run": a.dry_run }))
     } else if !a.quiet || n > 0 {
         let noun = if n == 1 { "token" } else { "tokens" };
         let verb = if a.dry_run { "would purge" } else { "purged" };

@@ -10,49 +10,73 @@ use crate::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     require_yes(ctx.cfg, a.yes, "revoke")?;
-    let mut which = which(
-        a.id.as_deref().map(crate::cli::parse_id).transpose()?,
-        a.user,
-    );
+    let mut targets: Vec<Which> = if a.ids.is_empty() {
+        vec![which(None, a.user)]
+    } else {
+        a.ids
+            .iter()
+            .map(|id| crate::cli::parse_id(id).map(Which::Id))
+            .collect::<Result<_>>()?
+    };
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
-        let found = ops::lookup(&mut store, &unlocked, &which, now())?;
-        // Revoking a revoked token changes nothing: no need to ask.
-        if found.record.revoked_at.is_none() {
+        let now = now();
+        let mut found = Vec::new();
+        for w in &targets {
+            found.push(ops::lookup(&mut store, &unlocked, w, now)?);
+        }
+        // Revoking a revoked token changes nothing: no need to ask about it.
+        let live: Vec<String> = found
+            .iter()
+            .filter(|s| s.record.revoked_at.is_none())
+            .map(|s| format!("{} of {}", s.record.id, render::escape(&s.record.user)))
+            .collect();
+        if !live.is_empty() {
             ctx.confirm(
                 false,
-                &format!(
-                    "Revoke {} of {}? This cannot be undone",
-                    found.record.id,
-                    render::escape(&found.record.user)
-                ),
+                &format!("Revoke {}? This cannot be undone", live.join(", ")),
             )?;
         }
-        // Act on the token that was confirmed, even if the user's token changed meanwhile.
-        which = Which::Id(found.record.id);
+        // Act on the tokens that were confirmed, even if a user's token changed meanwhile.
+        targets = found.into_iter().map(|s| Which::Id(s.record.id)).collect();
     }
     let now = now();
-    let (stored, outcome, entry) = ops::revoke(&mut store, &unlocked, &which, a.reason, now)?;
-    let r = &stored.record;
-    match outcome {
-        Revocation::Revoked => say(format_args!(
-            "revoked {} of {}",
-            r.id,
-            render::escape(&r.user)
-        )),
-        Revocation::AlreadyRevoked => say(format_args!(
-            "{} was already revoked {}; nothing changed",
-            r.id,
-            render::relative(r.revoked_at.unwrap_or(now), now)
-        )),
+    let several = targets.len() > 1;
+    let done = ops::revoke_all(&mut store, &unlocked, &targets, a.reason, now)?;
+    for (stored, outcome, _) in &done {
+        let r = &stored.record;
+        match outcome {
+            Revocation::Revoked => say(format_args!(
+                "revoked {} of {}",
+                r.id,
+                render::escape(&r.user)
+            )),
+            Revocation::AlreadyRevoked => say(format_args!(
+                "{} was already revoked {}; nothing changed",
+                r.id,
+                render::relative(r.revoked_at.unwrap_or(now), now)
+            )),
+        }
     }
     let printed = if a.json {
-        out_json(&render::record_json(r, Some(&stored.usage), now))
+        let mut records: Vec<serde_json::Value> = done
+            .iter()
+            .map(|(s, _, _)| render::record_json(&s.record, Some(&s.usage), now))
+            .collect();
+        match records.pop() {
+            Some(one) if !several && records.is_empty() => out_json(&one),
+            last => {
+                records.extend(last);
+                out_json(&serde_json::Value::Array(records))
+            }
+        }
     } else {
         Ok(())
     };
-    if let Some(entry) = entry {
-        super::notify::run(&mut store, &unlocked, &entry);
+    for (_, _, entry) in &done {
+        if let Some(entry) = entry {
+            super::notify::run(&mut store, &unlocked, entry);
+        }
     }
     printed?;
     Ok(0)

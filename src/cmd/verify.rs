@@ -44,8 +44,33 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let verdict = match parsed {
         Err(m) => Verdict::malformed(m.0),
         Ok(presented) => {
-            let (mut store, unlocked, _) = ctx.unlock(Durability::Normal)?;
-            ops::verify(&mut store, &unlocked, &presented, &check, now())?
+            let checked = ctx
+                .unlock(Durability::Normal)
+                .and_then(|(mut store, unlocked, _)| {
+                    ops::verify(&mut store, &unlocked, &presented, &check, now())
+                });
+            match checked {
+                Ok(verdict) => verdict,
+                // A script asked for a document: it gets one, with the error's exit code.
+                Err(e) if a.json => {
+                    let doc = json!({
+                        "valid": false,
+                        "outcome": "error",
+                        "reason": e.to_string(),
+                        "id": null,
+                        "user": null,
+                        "scopes": null,
+                        "expires_at": null,
+                    });
+                    if let Err(out_err) = out(&format!("{doc}\n"))
+                        && !matches!(out_err, Error::BrokenPipe)
+                    {
+                        warn(format_args!("could not print the result: {out_err}"));
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
         }
     };
     let printed = if a.json {
