@@ -138,11 +138,25 @@ fuzz_target!(|data: &[u8]| {
     ip(s);
     origin(s);
     for result in [
-        policy::validate_user(s),
-        policy::validate_text("name", s, 64),
+        policy::normalize_user(s),
+        policy::normalize_text("name", s, 64, policy::TextKind::Name),
+        policy::normalize_text("description", s, 64, policy::TextKind::Free),
     ] {
-        if let Err(e) = result {
-            check_error(&e);
+        match result {
+            // What is accepted is normal already, and holds none of what names may not.
+            Ok(text) => {
+                assert_eq!(
+                    policy::normalize_text("again", &text, 256, policy::TextKind::Free).ok(),
+                    Some(text.clone())
+                );
+                assert!(
+                    !text.chars().any(
+                        |c| c.is_control() || (tokman::render::is_format(c) && c != '\u{200d}')
+                    ),
+                    "{text:?}"
+                );
+            }
+            Err(e) => check_error(&e),
         }
     }
     // The same text as stored JSON: refused, or held to the same rules.
