@@ -16,11 +16,22 @@ const MAX_SECS: i64 = 36_500 * 86_400;
 fn unit_secs(unit: &str) -> Option<u128> {
     Some(match unit {
         "s" => 1,
-        "m" => 60,
+        "m" | "min" => 60,
         "h" => 3_600,
         "d" => 86_400,
+        "w" => 604_800,
         _ => return None,
     })
+}
+
+/// The unit a duration ends with, read apart from tokman's parser: the longest known suffix.
+fn split_unit(t: &str) -> (&str, &str) {
+    for unit in ["min", "s", "m", "h", "d", "w"] {
+        if let Some(digits) = t.strip_suffix(unit) {
+            return (digits, unit);
+        }
+    }
+    t.split_at(t.len().saturating_sub(1))
 }
 
 fn check_error(e: &tokman::Error) {
@@ -35,7 +46,7 @@ fn span(s: &str) {
             assert!((1..=MAX_SECS).contains(&secs), "{s:?} -> {secs}");
             // The digits and the unit, read independently, give the same number of seconds.
             let t = s.trim();
-            let (digits, unit) = t.split_at(t.len() - 1);
+            let (digits, unit) = split_unit(t);
             assert!(
                 !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
                 "{s:?}"
@@ -44,7 +55,8 @@ fn span(s: &str) {
             assert_eq!(n * unit_secs(unit).unwrap(), secs as u128, "{s:?}");
             let shown = span.to_string();
             assert_eq!(Span::parse(&shown).unwrap(), span, "{s:?} shown as {shown}");
-            assert!(shown.len() <= t.len(), "{s:?} shown longer as {shown}");
+            // Weeks are shown as days: "2w" reads "14d", one character longer.
+            assert!(shown.len() <= t.len() + 1, "{s:?} shown longer as {shown}");
             let json = serde_json::to_string(&span).unwrap();
             assert_eq!(serde_json::from_str::<Span>(&json).unwrap(), span);
         }
