@@ -353,7 +353,14 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
     };
     match record.status(now) {
         Status::Revoked => return refuse(Outcome::Revoked, format!("{} is revoked", record.id)),
-        Status::Expired => return refuse(Outcome::Expired, format!("{} has expired", record.id)),
+        Status::Expired => {
+            // The instant, not "3 days ago": the reason is also recorded in the audit log.
+            let at = chrono::DateTime::from_timestamp(record.expires_at, 0).map_or_else(
+                || record.expires_at.to_string(),
+                |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+            return refuse(Outcome::Expired, format!("{} expired at {at}", record.id));
+        }
         Status::Active => {}
     }
     if let Some(reason) = denial(record, check) {

@@ -367,3 +367,16 @@ fn a_flood_of_forged_secrets_for_one_id_is_one_counted_event() {
     // The token itself still works.
     env.verify(&t, &[]).ok();
 }
+
+#[test]
+fn an_expired_token_says_when_it_expired() {
+    let env = Env::new();
+    let t = env.generate("brief", &["--expires-in", "1s"]);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let r = env.verify(&t, &[]);
+    r.code(3);
+    assert!(r.stderr.contains("expired at 20"), "{}", r.stderr);
+    let r = env.verify(&t, &["--json"]);
+    let reason = r.json()["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("expired at 20") && reason.ends_with('Z'), "{reason}");
+}

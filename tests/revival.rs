@@ -1145,13 +1145,13 @@ fn no_set_of_rows_from_an_earlier_state_revives_a_token() {
         let mut seen: BTreeSet<Vec<usize>> = BTreeSet::new();
         for i in 0..d.len() {
             seen.insert(vec![i]);
-            if d.len() <= 12 {
+            if d.len() <= 24 {
                 for j in i + 1..d.len() {
                     seen.insert(vec![i, j]);
                 }
             }
         }
-        if d.len() > 12 {
+        if d.len() > 24 {
             for _ in 0..20 {
                 let (i, j) = (rng.below(d.len()), rng.below(d.len()));
                 seen.insert(BTreeSet::from([i, j]).into_iter().collect());
