@@ -378,5 +378,8 @@ fn an_expired_token_says_when_it_expired() {
     assert!(r.stderr.contains("expired at 20"), "{}", r.stderr);
     let r = env.verify(&t, &["--json"]);
     let reason = r.json()["reason"].as_str().unwrap().to_owned();
-    assert!(reason.contains("expired at 20") && reason.ends_with('Z'), "{reason}");
+    assert!(
+        reason.contains("expired at 20") && reason.ends_with('Z'),
+        "{reason}"
+    );
 }
