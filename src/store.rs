@@ -1342,38 +1342,28 @@ impl Tx<'_> {
     /// The full check of `audit --check`: every row against the root, and the stored tree's
     /// nodes against the rows (a damaged node would otherwise only show at some later verify).
     pub fn check_state(&self) -> Result<u64> {
-        let mut count = 0u64;
-        let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
-        {
-            let mut stmt = self
-                .tx
-                .prepare(&format!("SELECT {TOKEN_COLUMNS} FROM tokens t"))
-                .db()?;
-            let rows = stmt.query_map([], raw_token).db()?;
-            for raw in rows {
-                let raw = raw.db()?;
-                let leaf = raw.leaf();
-                if raw.leaf.as_slice() != leaf {
-                    return Err(tampered(format_args!("token {}", raw.id)));
-                }
-                buckets
-                    .entry(integrity::bucket_of(&raw.id))
-                    .or_default()
-                    .push((raw.id.clone(), leaf));
-                self.open_token(raw)?;
-                count += 1;
-            }
-        }
-        let hashes: BTreeMap<u32, Hash> = buckets
-            .into_iter()
-            .map(|(b, mut leaves)| (b, integrity::bucket_hash(b, &mut leaves)))
-            .collect();
-        let (nodes, top) = integrity::full_tree(&hashes);
-        if top != self.state.borrow().tree {
-            return Err(tampered(
-                "the store's tokens (rows were added, removed or restored behind tokman's back)",
+        if !self.state.borrow().touched.is_empty() {
+            return Err(Error::internal(
+                "the whole state is checked before any change",
             ));
         }
+        let mut count = 0u64;
+        self.each_token(None, |_| {
+            count += 1;
+            Ok(())
+        })?;
+        let hashes: BTreeMap<u32, Hash> = {
+            let mut st = self.state.borrow_mut();
+            let leaves = st
+                .leaves
+                .as_mut()
+                .ok_or_else(|| Error::internal("a full scan left no leaves"))?;
+            leaves
+                .iter_mut()
+                .map(|(&b, l)| (b, integrity::bucket_hash(b, l)))
+                .collect()
+        };
+        let (nodes, _) = integrity::full_tree(&hashes);
         let mut stmt = self.tx.prepare("SELECT level, idx, hash FROM nodes").db()?;
         let stored = stmt
             .query_map([], |r| {
