@@ -7,6 +7,9 @@ use std::process::Output;
 use assert_cmd::Command;
 use tempfile::TempDir;
 
+#[cfg(unix)]
+pub mod pty;
+
 /// Every variable tokman reads: cleared for each test run, so the developer's own environment
 /// never leaks into a test.
 pub const TOKMAN_VARS: [&str; 6] = [
