@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tokman::crypto::{KeyFileKey, MasterKey};
 use tokman::lifecycle::{self, Check, Request, Settings, Usage};
 use tokman::policy::Scope;
-use tokman::store::{Durability, NewSlot, Store, Unlock};
+use tokman::store::{Durability, Location, NewSlot, Store, Unlock};
 use tokman::token::{self, Prefix, Token};
 
 const NOW: i64 = 1_750_000_000;
@@ -28,7 +28,7 @@ fn unlock_key_file(c: &mut Criterion) {
     let path = dir.path().join("store.db");
     let key = KeyFileKey::generate();
     Store::create(
-        &path,
+        &Location::Sqlite(path.clone()),
         &Prefix::default(),
         &Settings::default(),
         NewSlot::KeyFile(&key),
@@ -36,14 +36,16 @@ fn unlock_key_file(c: &mut Criterion) {
         NOW,
     )
     .expect("create store");
-    let store = Store::open(&path, Durability::Normal).expect("open store");
+    let mut store =
+        Store::open(&Location::Sqlite(path.clone()), Durability::Normal).expect("open store");
     let how = Unlock::KeyFile(key);
     c.bench_function("unlock_key_file", |b| {
         b.iter(|| store.unlock(black_box(&how)).expect("unlock").slot)
     });
     c.bench_function("open_and_unlock_key_file", |b| {
         b.iter(|| {
-            let store = Store::open(&path, Durability::Normal).expect("open store");
+            let mut store = Store::open(&Location::Sqlite(path.clone()), Durability::Normal)
+                .expect("open store");
             store.unlock(black_box(&how)).expect("unlock").slot
         })
     });

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use tokman::lifecycle::Request;
 use tokman::ops::{self, Which};
-use tokman::store::{self, Durability, Store, Unlock};
+use tokman::store::{self, Durability, Location, Store, Unlock};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +38,8 @@ fn main() {
         .get(5)
         .map_or(0, |s| s.parse().expect("REVOKED_PERCENT"));
 
-    let mut store = Store::open(path, Durability::Normal).expect("open store");
+    let mut store =
+        Store::open(&Location::Sqlite(path.to_path_buf()), Durability::Normal).expect("open store");
     let unlocked = store.unlock(&Unlock::KeyFile(key)).expect("unlock");
     let mut out = std::io::BufWriter::new(std::fs::File::create(out_path).expect("tokens file"));
     let now = chrono::Utc::now().timestamp();

@@ -20,7 +20,7 @@ use crate::crypto::Passphrase;
 use crate::error::{Error, Result};
 use crate::key_file;
 use crate::prompt::{self, Prompter};
-use crate::store::{self, Store, Unlock, Unlocked};
+use crate::store::{self, Location, Store, Unlock, Unlocked};
 
 /// How many passphrases a person may type at the prompt before the command gives up, as sudo.
 pub const PROMPT_TRIES: u32 = 3;
@@ -85,7 +85,7 @@ pub struct Terminal {
 
 #[derive(Debug)]
 pub struct Config {
-    pub store: PathBuf,
+    pub store: Location,
     pub unlock: UnlockSource,
     /// Unlock sources that were set too but come after [`Config::unlock`], by name: a wrong key
     /// then says which one was not used, the usual surprise.
@@ -127,8 +127,8 @@ impl Config {
         };
 
         let store = match flag(&global.store).or_else(|| var_path("TOKMAN_STORE")) {
-            Some(p) => p,
-            None => default_store_path()?,
+            Some(p) => Location::parse(p.as_os_str())?,
+            None => Location::Sqlite(default_store_path()?),
         };
 
         let file = |path, given| Some(SourceFile { path, given });
@@ -183,7 +183,7 @@ impl Config {
 
     /// Unlock an open store from the configured source. Returns the way it was unlocked too,
     /// for commands that add slots (they must recover the master key again).
-    pub fn unlock(&self, store: &Store, prompter: &dyn Prompter) -> Result<(Unlocked, Unlock)> {
+    pub fn unlock(&self, store: &mut Store, prompter: &dyn Prompter) -> Result<(Unlocked, Unlock)> {
         let how = match &self.unlock {
             UnlockSource::KeyFile(f) => Unlock::KeyFile(store::read_key_file(&f.path)?),
             UnlockSource::PassphraseFile(f) => {
@@ -204,7 +204,7 @@ impl Config {
     /// Ask for the passphrase, up to [`PROMPT_TRIES`] times, saying how many tries are left.
     fn unlock_at_prompt(
         &self,
-        store: &Store,
+        store: &mut Store,
         prompter: &dyn Prompter,
     ) -> Result<(Unlocked, Unlock)> {
         if !store.has_passphrase_slot()? {
@@ -212,7 +212,7 @@ impl Config {
                 "store is locked: it has no passphrase, only key files",
             ));
         }
-        let prompt = format!("Passphrase for {}", store.path().display());
+        let prompt = format!("Passphrase for {}", store.location());
         let mut tries = 0;
         loop {
             let how = Unlock::Passphrase(prompter.passphrase(&prompt)?);
@@ -227,7 +227,7 @@ impl Config {
                     return Err(Error::locked(
                         format!(
                             "wrong passphrase, {tries} tries: the passphrase typed at the prompt does not unlock {}",
-                            store.path().display()
+                            store.location()
                         ),
                         Some(
                             "check the keyboard layout and Caps Lock, or unlock another way: --key-file PATH or --passphrase-file PATH"
@@ -348,6 +348,7 @@ pub fn default_store_path() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn resolve(global: &Global, vars: &[(&str, &str)], stdin: bool) -> Config {
         let env = |name: &str| {
@@ -433,7 +434,10 @@ mod tests {
         let env = [("TOKMAN_STORE", "/env.db")];
         let mut g = flags(None, None);
         g.store = Some("/flag.db".into());
-        assert_eq!(resolve(&g, &env, false).store, PathBuf::from("/flag.db"));
+        assert_eq!(
+            resolve(&g, &env, false).store.path(),
+            Some(Path::new("/flag.db"))
+        );
         g.store = Some("".into());
         let c = Config::from_parts(
             &g,
@@ -441,6 +445,6 @@ mod tests {
             Terminal::default(),
         )
         .unwrap();
-        assert_eq!(c.store, PathBuf::from("/env.db"));
+        assert_eq!(c.store.path(), Some(Path::new("/env.db")));
     }
 }

@@ -4,8 +4,6 @@
 //! (`hint: …`). Nothing here ever carries secret material: callers pass ids, paths and reasons,
 //! never tokens, passphrases or keys.
 
-use std::path::{Path, PathBuf};
-
 /// Result alias used across the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -42,9 +40,9 @@ pub enum Error {
     /// No such token id or user (8).
     #[error("{0}")]
     NotFound(String),
-    /// There is no store at the path (10).
-    #[error("no store at {}", .path.display())]
-    StoreMissing { path: PathBuf, hint: String },
+    /// There is no store there (10).
+    #[error("no store at {store}")]
+    StoreMissing { store: String, hint: String },
     /// The store exists but cannot be used: unreadable, read-only, disk full, foreign file (10).
     #[error("{message}")]
     StoreUnavailable {
@@ -144,9 +142,10 @@ impl Error {
         }
     }
 
-    pub fn missing(path: &Path) -> Self {
+    /// No store at `store` (a path, or a URL shown without its password).
+    pub fn missing(store: impl std::fmt::Display) -> Self {
         Error::StoreMissing {
-            path: path.to_path_buf(),
+            store: store.to_string(),
             hint: "create one with `tokman init` (or `tokman generate USER`, which creates it)"
                 .into(),
         }

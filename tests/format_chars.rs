@@ -97,9 +97,9 @@ fn ok(r: Run) -> Run {
 }
 
 fn open(env: &Env) -> (tokman::store::Store, tokman::store::Unlocked) {
-    use tokman::store::{Durability, Store, Unlock, read_key_file};
+    use tokman::store::{Durability, Location, Store, Unlock, read_key_file};
     let key = read_key_file(env.key.as_ref().unwrap()).unwrap();
-    let store = Store::open(&env.store, Durability::Full).unwrap();
+    let mut store = Store::open(&Location::Sqlite(env.store.clone()), Durability::Full).unwrap();
     let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
     (store, unlocked)
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use tokman::lifecycle::Check;
 use tokman::ops::{self, Filter};
-use tokman::store::{Durability, Store, Unlock};
+use tokman::store::{Durability, Location, Store, Unlock};
 
 fn sibling(path: &Path, ext: &str) -> PathBuf {
     let mut p = path.to_path_buf().into_os_string();
@@ -688,7 +688,8 @@ fn open_mutated(bytes: &[u8]) -> Result<(), (i32, String)> {
     let path = dir.path().join("store.db");
     std::fs::write(&path, bytes).unwrap();
     let code = |e: tokman::Error| (e.exit_code(), e.to_string());
-    let mut store = Store::open(&path, Durability::Normal).map_err(code)?;
+    let mut store =
+        Store::open(&Location::Sqlite(path.clone()), Durability::Normal).map_err(code)?;
     let key = tokman::store::read_key_file(&p.key).map_err(code)?;
     let unlocked = store.unlock(&Unlock::KeyFile(key)).map_err(code)?;
     ops::list(&mut store, &unlocked, &Filter::default(), 0).map_err(code)?;

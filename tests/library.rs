@@ -7,7 +7,7 @@ use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
 use tokman::lifecycle::{Check, Outcome, Request, Settings, Status};
 use tokman::ops::{self, Filter, Which};
-use tokman::store::{Durability, NewSlot, Store, Unlock, Unlocked};
+use tokman::store::{Durability, Location, NewSlot, Store, Unlock, Unlocked};
 use tokman::token::{self, Prefix};
 
 const T0: i64 = 1_800_000_000;
@@ -24,7 +24,7 @@ fn fixture(settings: Settings) -> Fixture {
     let path = dir.path().join("store.db");
     let key = KeyFileKey::generate();
     Store::create(
-        &path,
+        &Location::Sqlite(path.clone()),
         &Prefix::default(),
         &settings,
         NewSlot::KeyFile(&key),
@@ -32,7 +32,7 @@ fn fixture(settings: Settings) -> Fixture {
         T0,
     )
     .unwrap();
-    let store = Store::open(&path, Durability::Full).unwrap();
+    let mut store = Store::open(&Location::Sqlite(path.clone()), Durability::Full).unwrap();
     let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
     Fixture {
         _dir: dir,

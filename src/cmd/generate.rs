@@ -38,7 +38,7 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
     let (mut store, unlocked) = match create_if_missing(ctx)? {
         // Just created with this passphrase: unlock with it rather than asking again.
         Some(pass) => {
-            let store = Store::open(&ctx.cfg.store, Durability::Full)?;
+            let mut store = Store::open(&ctx.cfg.store, Durability::Full)?;
             let unlocked = store.unlock(&Unlock::Passphrase(pass))?;
             (store, unlocked)
         }
@@ -58,19 +58,21 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
 /// `generate` on a missing store creates it, as `init` with defaults would, and returns the
 /// passphrase it was created with (`None` when the store already existed).
 fn create_if_missing(ctx: &Ctx<'_>) -> Result<Option<Passphrase>> {
-    let path = &ctx.cfg.store;
-    if path.exists() {
-        return Ok(None);
+    let location = &ctx.cfg.store;
+    // Only a SQLite file is made on first use: a database is created on purpose, by `init`.
+    match location.path() {
+        Some(path) if !path.exists() => {}
+        _ => return Ok(None),
     }
     if let UnlockSource::KeyFile(_) = ctx.cfg.unlock {
         return Err(Error::StoreMissing {
-            path: path.clone(),
+            store: location.to_string(),
             hint: "a key file cannot create a store; create one unlocked by a new key file with `tokman init --new-key-file PATH`".into(),
         });
     }
     let pass = ctx.cfg.passphrase_for_new_store(ctx.prompter)?;
     match Store::create(
-        path,
+        location,
         &Prefix::default(),
         &Settings::default(),
         NewSlot::Passphrase(&pass),
@@ -78,7 +80,7 @@ fn create_if_missing(ctx: &Ctx<'_>) -> Result<Option<Passphrase>> {
         now(),
     ) {
         Ok(()) => {
-            say(format_args!("created a new store at {}", path.display()));
+            say(format_args!("created a new store at {location}"));
             Ok(Some(pass))
         }
         // Another command created it first: use that one, with the same passphrase.

@@ -21,9 +21,10 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
     };
     settings.check()?;
     let path = &ctx.cfg.store;
-    if path.exists() {
+    // Refused before a passphrase is asked for (a database is checked by the create itself).
+    if path.path().is_some_and(|p| p.exists()) {
         return Err(Error::conflict(
-            format!("a store already exists at {}", path.display()),
+            format!("a store already exists at {path}"),
             "use it, or pass --store PATH to create another",
         ));
     }
@@ -41,10 +42,10 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 Some("init"),
                 now(),
             )?;
-            staged.publish(format_args!("the new store at {}", path.display()))?;
+            staged.publish(format_args!("the new store at {path}"))?;
             say(format_args!(
                 "created a store at {}, unlocked by the key file {}",
-                path.display(),
+                path,
                 key_path.display()
             ));
             say(format_args!(
@@ -62,7 +63,7 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 Some("init"),
                 now(),
             )?;
-            say(format_args!("created a store at {}", path.display()));
+            say(format_args!("created a store at {}", path));
             say(format_args!(
                 "tip: add a second way to unlock with `tokman key add-file PATH` — {LOSING_EVERY_KEY}"
             ));

@@ -53,11 +53,11 @@ impl Ctx<'_> {
     /// Open the configured store and unlock it.
     pub fn unlock(&self, durability: Durability) -> Result<(Store, Unlocked, Unlock)> {
         let mut store = Store::open(&self.cfg.store, durability)?;
-        let (unlocked, how) = self.cfg.unlock(&store, self.prompter)?;
+        let (unlocked, how) = self.cfg.unlock(&mut store, self.prompter)?;
         if store.upgrade(&unlocked, now())? {
             say(format_args!(
                 "upgraded the store at {} to this version of tokman",
-                store.path().display()
+                store.location()
             ));
         }
         Ok((store, unlocked, how))

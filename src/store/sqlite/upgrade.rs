@@ -8,13 +8,16 @@ use std::collections::BTreeMap;
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{
-    Head, Keys, Prefix, RawToken, Root, Sql, ad, hex, open_json, raw_token, read_slot_rows,
-    record_ad, root_ad, seal_json, slots_digest, tampered,
-};
+use super::super::backend::TokenRow as RawToken;
+use super::super::seal::{ad, hex, open_json, record_ad, root_ad, seal_json, tampered};
+use super::super::slots_digest;
+use super::{Sql, read_slot_rows, token_row as raw_token};
+use crate::crypto::Keys;
 use crate::error::Result;
 use crate::integrity;
+use crate::integrity::{Head, Root};
 use crate::lifecycle::Record;
+use crate::token::Prefix;
 
 const V1_TOKEN_COLUMNS: &str = "id, user_ix, active_ix, secret_mac, record, usage, x'' AS leaf, \
      EXISTS (SELECT 1 FROM revoked r WHERE r.id = t.id)";
