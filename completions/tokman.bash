@@ -19,14 +19,23 @@ _tokman() {
             tokman,audit)
                 cmd="tokman__subcmd__audit"
                 ;;
+            tokman,backup)
+                cmd="tokman__subcmd__backup"
+                ;;
             tokman,completions)
                 cmd="tokman__subcmd__completions"
+                ;;
+            tokman,copy)
+                cmd="tokman__subcmd__copy"
                 ;;
             tokman,generate)
                 cmd="tokman__subcmd__generate"
                 ;;
             tokman,help)
                 cmd="tokman__subcmd__help"
+                ;;
+            tokman,info)
+                cmd="tokman__subcmd__info"
                 ;;
             tokman,init)
                 cmd="tokman__subcmd__init"
@@ -58,14 +67,23 @@ _tokman() {
             tokman__subcmd__help,audit)
                 cmd="tokman__subcmd__help__subcmd__audit"
                 ;;
+            tokman__subcmd__help,backup)
+                cmd="tokman__subcmd__help__subcmd__backup"
+                ;;
             tokman__subcmd__help,completions)
                 cmd="tokman__subcmd__help__subcmd__completions"
+                ;;
+            tokman__subcmd__help,copy)
+                cmd="tokman__subcmd__help__subcmd__copy"
                 ;;
             tokman__subcmd__help,generate)
                 cmd="tokman__subcmd__help__subcmd__generate"
                 ;;
             tokman__subcmd__help,help)
                 cmd="tokman__subcmd__help__subcmd__help"
+                ;;
+            tokman__subcmd__help,info)
+                cmd="tokman__subcmd__help__subcmd__info"
                 ;;
             tokman__subcmd__help,init)
                 cmd="tokman__subcmd__help__subcmd__init"
@@ -143,7 +161,7 @@ _tokman() {
 
     case "${cmd}" in
         tokman)
-            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke rotate verify purge audit key version completions help"
+            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke rotate verify purge audit info backup copy key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +226,32 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__backup)
+            opts="-h -V --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__completions)
             opts="-h -V --store --key-file --passphrase-file --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -215,6 +259,39 @@ _tokman() {
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__copy)
+            opts="-y -h -V --to --yes --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -310,7 +387,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help)
-            opts="init generate list inspect revoke rotate verify purge audit key version completions help"
+            opts="init generate list inspect revoke rotate verify purge audit info backup copy key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -337,7 +414,35 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__copy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -366,6 +471,20 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__info)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -554,6 +673,32 @@ _tokman() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__info)
+            opts="-h -V --json --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

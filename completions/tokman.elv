@@ -18,7 +18,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
     }
     var completions = [
         &'tokman'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help (see more with ''--help'')'
@@ -34,6 +34,9 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand info 'Show what and where the store is, with counts'
+            cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
+            cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -46,7 +49,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --new-key-file 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase'
             cand --notify-command 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin'
             cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -62,7 +65,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --rate-limit 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)'
             cand --allow-ip 'Accept the token only from this address or CIDR (repeatable)'
             cand --allow-origin 'Accept the token only from this origin, scheme://host[:port] (repeatable)'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --no-rate-limit 'No rate limit, even if the store has default limits'
@@ -79,7 +82,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --unused-for 'Only tokens never used, or last used longer ago than this'
             cand --sort 'The order to show them in; ties go by creation time, then id'
             cand --limit 'Show only the first N tokens, in the --sort order'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print an array of token records as JSON'
@@ -89,7 +92,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;inspect'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print the token record as JSON'
@@ -101,7 +104,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;revoke'= {
             cand --user 'Revoke this user''s active token'
             cand --reason 'Why, for the record'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -y 'Do not ask to confirm (required without a terminal)'
@@ -115,7 +118,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;rotate'= {
             cand --user 'Rotate this user''s active token'
             cand --expires-in 'Lifetime of the successor (at most the store''s maximum)'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -y 'Do not ask to confirm (required without a terminal)'
@@ -131,7 +134,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --ip 'The caller''s address, checked against the token''s IP allow-list'
             cand --origin 'The caller''s origin, checked against the token''s origin allow-list'
             cand --user 'Require the token to belong to this user'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -q 'Print nothing; the exit code says it all'
@@ -144,7 +147,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;purge'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --revoked 'Also delete revoked tokens'
@@ -160,7 +163,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;audit'= {
             cand --since 'Only events from this long ago until now'
             cand --expect-head 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print the events as a JSON array'
@@ -170,8 +173,39 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;info'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --json 'Print one JSON document'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;backup'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;copy'= {
+            cand --to 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -y 'Copy without asking (on a terminal, copy asks first)'
+            cand --yes 'Copy without asking (on a terminal, copy asks first)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;key'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -186,7 +220,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         }
         &'tokman;key;add-file'= {
             cand --label 'A label to recognise the slot by'
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -195,7 +229,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;key;passphrase'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -204,7 +238,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;key;list'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print the slots as JSON'
@@ -214,7 +248,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;key;remove'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -y 'Do not ask to confirm (required without a terminal)'
@@ -242,7 +276,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;key;help;help'= {
         }
         &'tokman;version'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -251,7 +285,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;completions'= {
-            cand --store 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
@@ -269,6 +303,9 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand info 'Show what and where the store is, with counts'
+            cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
+            cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -291,6 +328,12 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;purge'= {
         }
         &'tokman;help;audit'= {
+        }
+        &'tokman;help;info'= {
+        }
+        &'tokman;help;backup'= {
+        }
+        &'tokman;help;copy'= {
         }
         &'tokman;help;key'= {
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'

@@ -24,7 +24,7 @@ function __fish_tokman_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c tokman -n "__fish_tokman_needs_command" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_needs_command" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_needs_command" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_needs_command" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -38,6 +38,9 @@ complete -c tokman -n "__fish_tokman_needs_command" -f -a "rotate" -d 'Replace a
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "audit" -d 'Show the audit log, or check that it is intact'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "info" -d 'Show what and where the store is, with counts'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "backup" -d 'Write a consistent SQLite copy of the store, taken while it is in use'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "copy" -d 'Copy the whole store into a new store, SQLite or PostgreSQL'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "key" -d 'Manage the ways to unlock the store'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -48,7 +51,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limi
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l new-key-file -d 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin' -r
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -s h -l help -d 'Print help'
@@ -60,7 +63,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l no-rate-limit -d 'No rate limit, even if the store has default limits'
@@ -79,13 +82,13 @@ expires\t'Soonest expiry first'
 last-used\t'Most recently used first, never used last'
 user\t'By user name, ignoring case'"
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l limit -d 'Show only the first N tokens, in the --sort order' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l json -d 'Print an array of token records as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l json -d 'Print the token record as JSON'
@@ -93,7 +96,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s h -l help -d '
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l user -d 'Revoke this user\'s active token' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l reason -d 'Why, for the record' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
@@ -102,7 +105,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s h -l help -d 'P
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l user -d 'Rotate this user\'s active token' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l expires-in -d 'Lifetime of the successor (at most the store\'s maximum)' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
@@ -113,7 +116,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand verify" -l scope -d 'Requi
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l ip -d 'The caller\'s address, checked against the token\'s IP allow-list' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l origin -d 'The caller\'s origin, checked against the token\'s origin allow-list' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l user -d 'Require the token to belong to this user' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s q -l quiet -d 'Print nothing; the exit code says it all'
@@ -121,7 +124,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand verify" -l json -d 'Print 
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l stream -d 'Check many tokens, one per line on stdin; one JSON line per token on stdout'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand purge" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand purge" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l revoked -d 'Also delete revoked tokens'
@@ -132,14 +135,32 @@ complete -c tokman -n "__fish_tokman_using_subcommand purge" -s h -l help -d 'Pr
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless this head, noted earlier, is the log\'s head or an earlier head of it' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l json -d 'Print the events as a JSON array'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l check -d 'Verify the log is intact and print its head (64 hex digits)'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand info" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand info" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand info" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand info" -l json -d 'Print one JSON document'
+complete -c tokman -n "__fish_tokman_using_subcommand info" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand info" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand backup" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand backup" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand backup" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand backup" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -l to -d 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -s y -l yes -d 'Copy without asking (on a terminal, copy asks first)'
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -s h -l help -d 'Print help'
@@ -150,23 +171,23 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_s
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and not __fish_seen_subcommand_from add-file passphrase list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l label -d 'A label to recognise the slot by' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from add-file" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from passphrase" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print the slots as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from remove" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
@@ -177,29 +198,32 @@ complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subco
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the slots (never key material)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
 complete -c tokman -n "__fish_tokman_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tokman -n "__fish_tokman_using_subcommand version" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand version" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand version" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand version" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand version" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand version" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand completions" -l store -d 'Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand completions" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "init" -d 'Create a store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "list" -d 'List tokens (never a secret)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "key" -d 'Manage the ways to unlock the store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "init" -d 'Create a store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "list" -d 'List tokens (never a secret)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "info" -d 'Show what and where the store is, with counts'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "backup" -d 'Write a consistent SQLite copy of the store, taken while it is in use'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "copy" -d 'Copy the whole store into a new store, SQLite or PostgreSQL'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "key" -d 'Manage the ways to unlock the store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the slots (never key material)'

@@ -23,6 +23,7 @@ pub enum Kind {
     KeyPassphrase,
     VerifyRefused,
     Upgrade,
+    Copy,
 }
 
 impl Kind {
@@ -38,6 +39,7 @@ impl Kind {
             Kind::KeyPassphrase => "key_passphrase",
             Kind::VerifyRefused => "verify_refused",
             Kind::Upgrade => "upgrade",
+            Kind::Copy => "copy",
         }
     }
 }

@@ -26,7 +26,7 @@ macro_rules! exit_codes {
   6   rate limited
   7   conflict: the user has an active token; the store or key file exists; last slot
   8   not found: no such token id, user or slot
-  10  store missing or unreadable
+  10  store missing, unreadable or unsafe, or the database unreachable
   11  store locked: no unlock source, or wrong passphrase or key file
   12  store corrupt or tampered with
   70  internal error
@@ -55,7 +55,7 @@ macro_rules! verify_exit_codes {
   4   revoked
   5   denied: a required scope, the IP, the origin or the user does not match
   6   rate limited
-  10  store missing or unreadable
+  10  store missing, unreadable or unsafe, or the database unreachable
   11  store locked: no unlock source, or a wrong passphrase or key file
   12  store corrupt or tampered with"
     };
@@ -70,7 +70,9 @@ pub fn verify_exit_codes_text() -> &'static str {
 macro_rules! environment {
     () => {
         "Environment:
-  TOKMAN_STORE            store path, when --store is not given
+  TOKMAN_STORE            the store (path or postgres:// URL), when --store is not given
+  PGPASSWORD, PGPASSFILE  the PostgreSQL password, or the file of them (else ~/.pgpass)
+  PGUSER, PGHOST          the PostgreSQL user and host when the URL names none
   TOKMAN_KEY_FILE         key file that unlocks the store, when no unlock flag is given
   TOKMAN_PASSPHRASE_FILE  file whose first line is the passphrase, after TOKMAN_KEY_FILE
   TOKMAN_PASSPHRASE       the passphrase itself, after every other unlock source
@@ -88,7 +90,8 @@ macro_rules! environment {
     long_about = "Issue, verify, rotate and revoke API tokens from a local encrypted store.\n\n\
         One active token per user; every token expires (180 days by default and at most); \
         the secret is shown once and only its keyed hash is kept; revocation is immediate \
-        and irreversible. Everything lives in one SQLite file whose private fields are \
+        and irreversible. Everything lives in one SQLite file, or a PostgreSQL database \
+        shared by many hosts, whose private fields are \
         encrypted with XChaCha20-Poly1305 under a key unlocked by a passphrase (Argon2id) \
         or a key file.\n\n\
         Unlocking, first that applies: --key-file, --passphrase-file, TOKMAN_KEY_FILE, \
@@ -127,12 +130,13 @@ pub fn environment_text() -> &'static str {
 /// them: `Config` reads the environment apart, so that a flag beats every variable.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
-    /// Path of the store; beats TOKMAN_STORE [default: <data dir>/tokman/store.db]
+    /// The store: a SQLite file's path (or sqlite:PATH), or a postgres:// URL (password from
+    /// PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "PATH",
+        value_name = "STORE",
         value_parser = any_path
     )]
     pub store: Option<PathBuf>,
@@ -213,6 +217,22 @@ pub enum Command {
         tokman audit --check\n  \
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
     Audit(AuditArgs),
+    /// Show what and where the store is, with counts
+    #[command(after_help = "Examples:\n  \
+        tokman info\n  \
+        tokman info --store postgres://tokman@db.internal/tokman --json")]
+    Info(InfoArgs),
+    /// Write a consistent SQLite copy of the store, taken while it is in use
+    #[command(after_help = "Examples:\n  \
+        tokman backup /var/backups/tokman/store-$(date +%F).db\n  \
+        # crontab: every night at 02:00\n  \
+        0 2 * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman backup /var/backups/tokman/$(date +\\%F).db")]
+    Backup(BackupArgs),
+    /// Copy the whole store into a new store, SQLite or PostgreSQL
+    #[command(after_help = "Examples:\n  \
+        PGPASSWORD=… tokman copy --to 'postgres://tokman@db.internal/tokman?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'\n  \
+        tokman copy --store postgres://tokman@db.internal/tokman --to /var/lib/tokman/store.db --yes")]
+    Copy(CopyArgs),
     /// Manage the ways to unlock the store
     #[command(
         subcommand,
@@ -421,6 +441,31 @@ pub struct VerifyArgs {
     /// Check many tokens, one per line on stdin; one JSON line per token on stdout
     #[arg(long)]
     pub stream: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new SQLite file (never an existing one); created mode 0600
+    #[arg(value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a
+    /// database that holds no tokman store yet
+    #[arg(long, value_name = "STORE", value_hint = ValueHint::Other)]
+    pub to: std::ffi::OsString,
+    /// Copy without asking (on a terminal, copy asks first)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -285,6 +285,102 @@ impl Store {
     pub fn version(&self) -> i32 {
         self.engine.version()
     }
+
+    /// What anyone who can read the store sees without a key: its shape and counts.
+    pub fn public_info(&mut self) -> Result<PublicInfo> {
+        let version = self.engine.version();
+        let mut t = self.engine.begin(Mode::Read)?;
+        let slots = t.slots()?.into_iter().map(|s| (s.slot, s.kind)).collect();
+        Ok(PublicInfo {
+            backend: self.location.backend(),
+            version,
+            prefix: self.prefix.as_str().to_owned(),
+            tokens: t.count_tokens()?,
+            slots,
+            events: t.count_events()?,
+        })
+    }
+
+    /// Copy the whole store, row for row and still sealed, into a new store at `dest` (which
+    /// must not exist yet: a new SQLite file, or a database without a tokman store), then open
+    /// the copy with `how` and check it whole. The source is checked whole first, in the same
+    /// transaction the rows are read in, so the copy is one consistent state, taken while other
+    /// commands go on. With `event` (for `copy`) the event is appended to the source first, in
+    /// that transaction, so the copy's audit head equals the source's; without (for `backup`)
+    /// the source is only read.
+    pub fn copy_to(
+        &mut self,
+        unlocked: &Unlocked,
+        how: &Unlock,
+        dest: &Location,
+        event: Option<Event>,
+        now: Timestamp,
+    ) -> Result<Copied> {
+        let mode = if event.is_some() {
+            Mode::Write
+        } else {
+            Mode::Read
+        };
+        let mut tx = self.begin(unlocked, mode)?;
+        let intact = tx.check_chain()?;
+        let tokens = tx.check_state()?;
+        let mut entry = None;
+        if let Some(event) = event {
+            entry = Some(tx.append(event, now)?);
+            tx.seal_root()?;
+        }
+        let head = tx.head().last_mac;
+        let events = intact.events + u64::from(entry.is_some());
+        let fill = |mut db: Box<dyn Txn + '_>| {
+            tx.copy_rows(db.as_mut())?;
+            db.commit()
+        };
+        match dest {
+            Location::Sqlite(path) => sqlite::Sqlite::create(path, fill)?,
+            Location::Postgres(target) => postgres::Postgres::create(target, fill)?,
+        }
+        tx.commit()?;
+
+        let mut copy = Store::open(dest, Durability::Full)?;
+        let opened = copy.unlock(how)?;
+        let check = copy.read(&opened)?;
+        let copied_chain = check.check_chain()?;
+        let copied_tokens = check.check_state()?;
+        if copied_chain.head != head || copied_chain.events != events || copied_tokens != tokens {
+            return Err(Error::internal(format!(
+                "the copy at {dest} does not match the store it was made from"
+            )));
+        }
+        Ok(Copied {
+            tokens,
+            events,
+            head,
+            entry,
+        })
+    }
+}
+
+/// What `info` shows of a store without unlocking it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicInfo {
+    pub backend: &'static str,
+    pub version: i32,
+    pub prefix: String,
+    pub tokens: u64,
+    /// `(number, kind)` of each slot.
+    pub slots: Vec<(i64, String)>,
+    pub events: u64,
+}
+
+/// What a copy holds, checked by opening it.
+#[derive(Debug, Clone)]
+pub struct Copied {
+    pub tokens: u64,
+    pub events: u64,
+    /// The audit head of the source and of the copy (they are equal).
+    pub head: String,
+    /// The source's `copy` event, when one was added.
+    pub entry: Option<Entry>,
 }
 
 /// Recover the master key from one slot: `None` when this key or passphrase does not open it.
@@ -589,11 +685,45 @@ impl Tx<'_> {
         }
         st.root.version += 1;
         let sealed = seal_json(self.keys, &root_ad(self.store_id), &st.root)?;
-        self.db.borrow_mut().set_root(&sealed)
+        self.db.borrow_mut().set_root(&sealed)?;
+        // Sealed: the root now covers every change so far (a commit right after writes nothing
+        // more; a later change starts from this root).
+        st.changed = false;
+        st.slots_changed = false;
+        st.touched.clear();
+        Ok(())
     }
 
     pub fn keys(&self) -> &Keys {
         self.keys
+    }
+
+    /// The audit log's head as the sealed root holds it (64 hex digits).
+    pub fn audit_head(&self) -> String {
+        self.head().last_mac
+    }
+
+    /// Every row of the store, as stored (still sealed), into `dst`: the new store's first
+    /// transaction. The caller checked this state whole in this transaction.
+    fn copy_rows(&self, dst: &mut dyn Txn) -> Result<()> {
+        let mut src = self.db.borrow_mut();
+        let meta = src
+            .meta()?
+            .ok_or_else(|| tampered("the store's metadata"))?;
+        dst.insert_meta(&meta)?;
+        for slot in src.slots()? {
+            dst.insert_slot(&slot)?;
+        }
+        src.each_token(
+            &mut |row| match dst.insert_token(&row, integrity::bucket_of(&row.id))? {
+                Inserted::Done => Ok(()),
+                Inserted::ActiveTaken => Err(tampered(format_args!("token {}", row.id))),
+            },
+        )?;
+        for (level, idx, hash) in src.nodes()? {
+            dst.set_node(level, idx, Some(&hash))?;
+        }
+        src.each_event(None, &mut |row| dst.insert_event(&row))
     }
 
     /// The store's settings (checked against the root when the transaction began).

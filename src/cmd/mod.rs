@@ -18,6 +18,7 @@ use crate::store::{Durability, Store, Unlock, Unlocked};
 use crate::token::Malformed;
 
 mod audit;
+mod copy;
 mod generate;
 mod init;
 mod inspect;
@@ -222,6 +223,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Purge(a) => purge::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Key(k) => key::run(&ctx, k),
+        Command::Info(a) => copy::info(&ctx, a),
+        Command::Backup(a) => copy::backup(&ctx, a),
+        Command::Copy(a) => copy::copy(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     }
 }

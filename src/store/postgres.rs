@@ -379,7 +379,10 @@ impl Postgres {
             .try_get(0)
             .db()?;
         if !exists {
-            return Err(Error::missing(target));
+            return Err(Error::StoreMissing {
+                store: target.to_string(),
+                hint: "create one in this database with `tokman init --store URL`".into(),
+            });
         }
         let row = client
             .query_opt(
@@ -695,8 +698,8 @@ impl Txn for PgTxn<'_> {
 
     fn touch_slot(&mut self, slot: i64, now: i64) -> Result<bool> {
         let n = self.execute(
-            "UPDATE tokman_slots SET last_used_at = $2 \
-             WHERE slot = $1 AND (last_used_at IS NULL OR last_used_at < $2 - 60)",
+            "UPDATE tokman_slots SET last_used_at = $2::bigint \
+             WHERE slot = $1 AND (last_used_at IS NULL OR last_used_at < $2::bigint - 60)",
             &[&slot, &now],
         )?;
         Ok(n > 0)

@@ -1,0 +1,161 @@
+//! `tokman info`, `tokman backup` and `tokman copy`: what a store is, and copies of it.
+
+use serde_json::json;
+
+use super::{Ctx, now, out, out_json, say};
+use crate::audit::{Event, Kind};
+use crate::cli::{BackupArgs, CopyArgs, InfoArgs};
+use crate::config::UnlockSource;
+use crate::error::{Error, Result};
+use crate::lifecycle::Status;
+use crate::store::{Durability, Location, Store};
+
+/// `info`: the public part needs no key; with a key file or passphrase given (never a prompt),
+/// also the counts by status and the audit head.
+pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
+    let mut store = Store::open(&ctx.cfg.store, Durability::Full)?;
+    let public = store.public_info()?;
+    let unlockable = !matches!(ctx.cfg.unlock, UnlockSource::Prompt | UnlockSource::Nothing);
+    let private = if unlockable {
+        let (unlocked, _) = ctx.cfg.unlock(&mut store, ctx.prompter)?;
+        store.upgrade(&unlocked, now())?;
+        let tx = store.read(&unlocked)?;
+        let t = now();
+        let (mut active, mut expired, mut revoked) = (0u64, 0u64, 0u64);
+        tx.each_token(None, |s| {
+            match s.record.status(t) {
+                Status::Active => active += 1,
+                Status::Expired => expired += 1,
+                Status::Revoked => revoked += 1,
+            }
+            Ok(())
+        })?;
+        Some((active, expired, revoked, tx.audit_head()))
+    } else {
+        None
+    };
+    let slot_kinds = |kind: &str| public.slots.iter().filter(|(_, k)| k == kind).count();
+    if a.json {
+        let by_status = private.as_ref().map(|(active, expired, revoked, _)| {
+            json!({ "active": active, "expired": expired, "revoked": revoked })
+        });
+        let slots: Vec<_> = public
+            .slots
+            .iter()
+            .map(|(n, kind)| json!({ "slot": n, "kind": kind }))
+            .collect();
+        return out_json(&json!({
+            "store": ctx.cfg.store.to_string(),
+            "backend": public.backend,
+            "schema_version": public.version,
+            "prefix": public.prefix,
+            "tokens": public.tokens,
+            "tokens_by_status": by_status,
+            "slots": slots,
+            "events": public.events,
+            "audit_head": private.as_ref().map(|p| p.3.clone()),
+        }))
+        .map(|()| 0);
+    }
+    let tokens = match &private {
+        Some((active, expired, revoked, _)) => format!(
+            "{} ({active} active, {expired} expired, {revoked} revoked)",
+            public.tokens
+        ),
+        None => format!(
+            "{} (give a key file or passphrase to count them by status)",
+            public.tokens
+        ),
+    };
+    let mut text = String::new();
+    let shown = |v: &str| crate::render::escape(v).into_owned();
+    text.push_str(&format!("store    {}\n", shown(&ctx.cfg.store.to_string())));
+    text.push_str(&format!(
+        "backend  {} (store version {})\n",
+        public.backend, public.version
+    ));
+    text.push_str(&format!("prefix   {}\n", shown(&public.prefix)));
+    text.push_str(&format!("tokens   {tokens}\n"));
+    text.push_str(&format!(
+        "slots    {} ({} passphrase, {} key file)\n",
+        public.slots.len(),
+        slot_kinds("passphrase"),
+        slot_kinds("keyfile")
+    ));
+    text.push_str(&format!("events   {}\n", public.events));
+    if let Some((.., head)) = &private {
+        text.push_str(&format!("head     {head}\n"));
+    }
+    out(&text)?;
+    Ok(0)
+}
+
+/// `backup PATH`: a consistent SQLite copy, from a read snapshot; the store is not changed.
+pub fn backup(ctx: &Ctx<'_>, a: BackupArgs) -> Result<i32> {
+    let dest = Location::Sqlite(a.path);
+    let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
+    let copied = store
+        .copy_to(&unlocked, &how, &dest, None, now())
+        .map_err(|e| match e {
+            Error::Conflict { message, .. } => Error::conflict(
+                message,
+                "a backup never replaces a file: choose a new path, or move the old one away",
+            ),
+            other => other,
+        })?;
+    say(format_args!(
+        "backed up {} to {dest}: {} token{}, {} event{}, audit head {}",
+        store.location(),
+        copied.tokens,
+        plural(copied.tokens),
+        copied.events,
+        plural(copied.events),
+        copied.head
+    ));
+    super::note_slot_used(&mut store, &unlocked);
+    Ok(0)
+}
+
+/// `copy --to STORE`: the whole store into a new one of either backend; the source records a
+/// `copy` event that the copy holds too, so both have the same audit head.
+pub fn copy(ctx: &Ctx<'_>, a: CopyArgs) -> Result<i32> {
+    let dest = Location::parse(&a.to)?;
+    if let Location::Postgres(t) = &dest
+        && t.url_has_password()
+    {
+        super::warn(
+            "the --to URL holds a password, which every user can see in `ps`; put it in PGPASSWORD or ~/.pgpass instead",
+        );
+    }
+    if dest.to_string() == ctx.cfg.store.to_string() {
+        return Err(Error::usage("--to names the store being copied"));
+    }
+    let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
+    // Nothing is lost by a copy (its target must be new): ask on a terminal, never require
+    // --yes of a script.
+    if ctx.cfg.terminal.stdin {
+        ctx.confirm(
+            a.yes,
+            &format!("Copy the store at {} to {dest}?", store.location()),
+        )?;
+    }
+    let event = Event::new(Kind::Copy).detail(format!("copied to {dest}"));
+    let copied = store.copy_to(&unlocked, &how, &dest, Some(event), now())?;
+    say(format_args!(
+        "copied {} to {dest}: {} token{}, {} event{}; both stores' audit head is {}",
+        store.location(),
+        copied.tokens,
+        plural(copied.tokens),
+        copied.events,
+        plural(copied.events),
+        copied.head
+    ));
+    if let Some(entry) = &copied.entry {
+        super::notify::run(&mut store, &unlocked, entry);
+    }
+    Ok(0)
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
