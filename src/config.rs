@@ -126,10 +126,19 @@ impl Config {
                 .map(Passphrase::new)
         };
 
+        let from_flag = flag(&global.store).is_some();
         let store = match flag(&global.store).or_else(|| var_path("TOKMAN_STORE")) {
             Some(p) => Location::parse(p.as_os_str())?,
             None => Location::Sqlite(default_store_path()?),
         };
+        if let Location::Postgres(t) = &store
+            && from_flag
+            && t.url_has_password()
+        {
+            warn(
+                "the --store URL holds a password, which every user can see in `ps`; put it in PGPASSWORD or ~/.pgpass instead",
+            );
+        }
 
         let file = |path, given| Some(SourceFile { path, given });
         let key_flag = flag(&global.key_file).and_then(|p| file(p, Given::Flag("--key-file")));

@@ -68,12 +68,17 @@ impl Target {
     /// everything else by the client. The password comes from the URL, else `PGPASSWORD`,
     /// else `~/.pgpass` (or `PGPASSFILE`).
     pub fn parse(text: &str) -> Result<Target> {
-        // Never echo the URL itself in an error: it may hold a password.
-        let mut url = url::Url::parse(text).map_err(bad_url)?;
+        // Never echo the URL itself in an error: it may hold a password. The client parses the
+        // URL (libpq's syntax, with several hosts and `?host=/socket/dir`); only the query is
+        // read here, to take out what the client does not know.
+        let (base, query) = match text.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (text, None),
+        };
         let mut ssl = SslMode::Prefer;
         let mut root_cert = None;
         let mut rest: Vec<(String, String)> = Vec::new();
-        for (k, v) in url.query_pairs() {
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             match &*k {
                 "sslmode" => {
                     ssl = SslMode::parse(&v).ok_or_else(|| {
@@ -83,33 +88,38 @@ impl Target {
                     })?
                 }
                 "sslrootcert" => root_cert = Some(PathBuf::from(&*v)),
-                "password" => return Err(bad_url("put the password in PGPASSWORD or ~/.pgpass, not in the URL's query")),
+                "password" => {
+                    return Err(bad_url(
+                        "put the password in PGPASSWORD or ~/.pgpass, not in the URL",
+                    ));
+                }
                 _ => rest.push((k.into_owned(), v.into_owned())),
             }
         }
-        let url_has_password = url.password().is_some();
-        if rest.is_empty() {
-            url.set_query(None);
+        let encode = |pairs: &[(String, String)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let rebuilt = if rest.is_empty() {
+            base.to_owned()
         } else {
-            url.query_pairs_mut().clear().extend_pairs(&rest);
+            format!("{base}?{}", encode(&rest))
+        };
+        let mut config = postgres::Config::from_str(&rebuilt).map_err(bad_url)?;
+        let (shown_base, url_has_password) = without_password(base);
+        let mut shown_query = rest.clone();
+        if ssl != SslMode::Prefer {
+            shown_query.push(("sslmode".into(), ssl.as_str().into()));
         }
-        let mut config = postgres::Config::from_str(url.as_str()).map_err(bad_url)?;
-        let mut shown = url.clone();
-        let _ = shown.set_password(None);
-        {
-            let mut q: Vec<(String, String)> = rest.clone();
-            if ssl != SslMode::Prefer {
-                q.push(("sslmode".into(), ssl.as_str().into()));
-            }
-            if let Some(p) = &root_cert {
-                q.push(("sslrootcert".into(), p.display().to_string()));
-            }
-            if q.is_empty() {
-                shown.set_query(None);
-            } else {
-                shown.query_pairs_mut().clear().extend_pairs(&q);
-            }
+        if let Some(p) = &root_cert {
+            shown_query.push(("sslrootcert".into(), p.display().to_string()));
         }
+        let shown = if shown_query.is_empty() {
+            shown_base
+        } else {
+            format!("{shown_base}?{}", encode(&shown_query))
+        };
         if config.get_hosts().is_empty() {
             match std::env::var("PGHOST") {
                 Ok(h) if !h.is_empty() => {
@@ -146,7 +156,7 @@ impl Target {
         }
         Ok(Target {
             config,
-            shown: shown.to_string(),
+            shown,
             ssl,
             root_cert,
             url_has_password,
@@ -203,6 +213,24 @@ impl Target {
                     .into(),
             ),
         )
+    }
+}
+
+/// `scheme://user:password@host…` without `:password`, and whether there was one.
+fn without_password(base: &str) -> (String, bool) {
+    let Some((scheme, after)) = base.split_once("://") else {
+        return (base.to_owned(), false);
+    };
+    let (authority, path) = match after.find('/') {
+        Some(i) => after.split_at(i),
+        None => (after, ""),
+    };
+    let Some((userinfo, hosts)) = authority.rsplit_once('@') else {
+        return (base.to_owned(), false);
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => (format!("{scheme}://{user}@{hosts}{path}"), true),
+        None => (base.to_owned(), false),
     }
 }
 
@@ -929,6 +957,20 @@ impl Txn for PgTxn<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libpq_url_forms_parse() {
+        for url in [
+            "postgres://tokman@/tok?host=/run/postgresql",
+            "postgres:///tok?host=/run/postgresql&user=tokman&port=5433",
+            "postgresql://tokman@%2Frun%2Fpostgresql:5433/tok",
+            "postgres://tokman@h1:5432,h2:5433/tok?target_session_attrs=read-write",
+            "postgres://tokman@[::1]:5432/tok",
+        ] {
+            let t = Target::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(!t.url_has_password(), "{url}");
+        }
+    }
 
     #[test]
     fn pgpass_lines_split_with_escapes() {
