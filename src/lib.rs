@@ -30,6 +30,7 @@ pub mod policy;
 pub mod prompt;
 pub mod render;
 pub mod store;
+pub mod text;
 pub mod token;
 
 pub use error::{Error, Result};

@@ -60,7 +60,7 @@ pub fn generate(
     let token = new_token(&tx, &prefix)?;
     let record = lifecycle::issue(&settings, request, token.id(), now)?;
     tx.insert(&record, &tx.keys().secret_mac(token.expose()))?;
-    let mut detail = format!("expires {}", crate::render::rfc3339(record.expires_at));
+    let mut detail = format!("expires {}", crate::text::rfc3339(record.expires_at));
     if !record.scopes.is_empty() {
         let scopes: Vec<&str> = record.scopes.iter().map(|s| s.as_str()).collect();
         detail.push_str(&format!("; scopes {}", scopes.join(" ")));
@@ -89,7 +89,7 @@ fn find(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
             Some(s) if s.record.status(now) == Status::Active => Ok(s),
             _ => Err(Error::NotFound(format!(
                 "{} has no active token",
-                crate::render::escape(user)
+                crate::text::escape(user)
             ))),
         },
     }
@@ -111,10 +111,7 @@ pub fn lookup(
 fn find_for_rotation(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
     match which {
         Which::User(user) => tx.active_for_user(user)?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "{} has no active token",
-                crate::render::escape(user)
-            ))
+            Error::NotFound(format!("{} has no active token", crate::text::escape(user)))
         }),
         Which::Id(_) => find(tx, which, now),
     }

@@ -21,14 +21,14 @@ use crate::error::{Error, Result};
 const QUOTE_MAX: usize = 64;
 
 /// A bad value made safe to put between backticks in a message: through the one escaper,
-/// [`crate::render::escape`] (anything token-shaped shown as its id and `_…`, control and format
+/// [`crate::text::escape`] (anything token-shaped shown as its id and `_…`, control and format
 /// characters escaped), and long values cut short. Redacted before it is cut, so a cut can
 /// never leave a secret's first characters showing.
 pub(crate) fn quote(s: &str) -> String {
     let redacted = crate::token::redact(s);
     let mut chars = redacted.chars();
     let head: String = chars.by_ref().take(QUOTE_MAX).collect();
-    let mut out = crate::render::escape(&head).into_owned();
+    let mut out = crate::text::escape(&head).into_owned();
     if chars.next().is_some() {
         out.push('…');
     }
@@ -423,7 +423,7 @@ fn forbidden(s: &str, kind: TextKind) -> Option<(char, &'static str)> {
         if (c.is_control() || breaks_lines) && !inner_whitespace {
             return Some((c, "a control character"));
         }
-        if crate::render::is_format(c) && !(kind == TextKind::Free && c == '\u{200d}') {
+        if crate::text::is_format(c) && !(kind == TextKind::Free && c == '\u{200d}') {
             return Some((c, "a format character (invisible, or reorders text)"));
         }
     }
@@ -961,7 +961,7 @@ mod tests {
                 && !n.starts_with(char::is_whitespace)
                 && !n.ends_with(char::is_whitespace)
                 && !n.chars().any(|c| {
-                    c.is_control() || crate::render::is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
+                    c.is_control() || crate::text::is_format(c) || matches!(c, '\u{2028}' | '\u{2029}')
                 });
             prop_assert_eq!(normalize_user(&s).is_ok(), ok);
             // What is accepted is already normal: normalising it again changes nothing.

@@ -686,7 +686,7 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
         .chain(std::iter::once((text.len(), ' ')))
     {
         let word = c.is_ascii_alphanumeric() || c == '_';
-        if word || crate::render::is_format(c) {
+        if word || crate::text::is_format(c) {
             if !in_word {
                 in_word = true;
                 parts.clear();

@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
                 );
                 assert!(
                     !text.chars().any(
-                        |c| c.is_control() || (tokman::render::is_format(c) && c != '\u{200d}')
+                        |c| c.is_control() || (tokman::text::is_format(c) && c != '\u{200d}')
                     ),
                     "{text:?}"
                 );
