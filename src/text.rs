@@ -124,3 +124,113 @@ pub fn escape_description(s: &str) -> Cow<'_, str> {
 pub fn for_stderr(s: &str) -> Cow<'_, str> {
     shown(s, Keep::Newline)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters_only() {
+        assert_eq!(escape("alice"), "alice");
+        assert_eq!(escape("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(escape("ünïcode"), "ünïcode");
+        assert!(matches!(escape("plain text"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escapes_format_characters_as_controls_are() {
+        assert_eq!(escape("alice\u{202e}"), "alice\\u{202e}");
+        assert_eq!(
+            escape("\u{2066}x\u{2067}y\u{2068}z\u{2069}"),
+            "\\u{2066}x\\u{2067}y\\u{2068}z\\u{2069}"
+        );
+        for c in [
+            '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{2060}',
+        ] {
+            assert_eq!(
+                escape(&format!("a{c}b")),
+                format!("a\\u{{{:x}}}b", u32::from(c))
+            );
+        }
+        assert_eq!(escape("\u{feff}bom"), "\\u{feff}bom");
+        assert_eq!(escape("soft\u{ad}hyphen"), "soft\\u{ad}hyphen");
+        assert_eq!(escape("tag\u{e0041}"), "tag\\u{e0041}");
+        assert_eq!(
+            escape("line\u{2028}para\u{2029}"),
+            "line\\u{2028}para\\u{2029}"
+        );
+        // Visible non-ASCII is itself: letters, marks, emoji, right-to-left letters.
+        for s in ["Ελένη", "e\u{301}", "🦀", "שלום", "مرحبا", "日本語"] {
+            assert_eq!(escape(s), s);
+        }
+    }
+
+    #[test]
+    fn the_format_table_is_sorted_and_bounded() {
+        for w in FORMAT.windows(2) {
+            assert!(w[0].0 <= w[0].1 && w[0].1 < w[1].0, "{w:x?}");
+        }
+        let count: u32 = FORMAT.iter().map(|(lo, hi)| hi - lo + 1).sum();
+        assert_eq!(count, 170, "Unicode 15.1 has 170 Cf code points");
+        for (lo, hi) in FORMAT {
+            for c in [lo, hi] {
+                assert!(is_format(char::from_u32(c).unwrap()), "{c:x}");
+            }
+            for c in [lo - 1, hi + 1] {
+                let c = char::from_u32(c).unwrap();
+                assert!(!is_format(c), "{:x}", u32::from(c));
+            }
+        }
+        assert!(!is_format('a') && !is_format('\u{1b}') && !is_format(char::MAX));
+    }
+
+    #[test]
+    fn descriptions_keep_emoji_joiners_and_nothing_else() {
+        let family = "👩\u{200d}👩\u{200d}👧";
+        assert_eq!(escape_description(family), family);
+        assert_eq!(escape(family), "👩\\u{200d}👩\\u{200d}👧");
+        assert_eq!(escape_description("a\u{202e}b\nc"), "a\\u{202e}b\\nc");
+    }
+
+    #[test]
+    fn stderr_keeps_line_breaks_and_escapes_the_rest() {
+        assert_eq!(
+            for_stderr("error: bad `x\u{202e}\u{1b}[2J`\n\nUsage: tokman\n"),
+            "error: bad `x\\u{202e}\\u{1b}[2J`\n\nUsage: tokman\n"
+        );
+        assert_eq!(for_stderr("tab\there\r"), "tab\\there\\r");
+    }
+
+    #[test]
+    fn shown_text_never_holds_a_token() {
+        let token = "tm_4f7k2m9q0xyz_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm";
+        for f in [escape, escape_description, for_stderr] {
+            assert_eq!(
+                f(&format!("user {token}\u{202e}")),
+                "user tm_4f7k2m9q0xyz_…\\u{202e}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_hidden_survives_escaping(s in "\\PC*|[\u{0}-\u{40}\u{200b}-\u{206f}\u{feff}]*") {
+            for f in [escape, escape_description, for_stderr] {
+                let shown = f(&s);
+                proptest::prop_assert!(
+                    shown.chars().all(|c| !hidden(c) || c == ZWJ || c == '\n'),
+                    "{:?}",
+                    shown
+                );
+                // Escaping is stable: shown text shown again is the same.
+                proptest::prop_assert_eq!(f(&shown), shown.clone());
+            }
+            proptest::prop_assert!(!escape(&s).contains(ZWJ) && !escape(&s).contains('\n'));
+        }
+    }
+
+    #[test]
+    fn rfc3339_is_utc_seconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}

@@ -37,7 +37,8 @@ impl Location {
                 if scheme.eq_ignore_ascii_case("postgres")
                     || scheme.eq_ignore_ascii_case("postgresql") =>
             {
-                Ok(Location::Postgres(Box::new(Target::parse(text)?)))
+                let text = format!("{}{}", scheme.to_ascii_lowercase(), &text[scheme.len()..]);
+                Ok(Location::Postgres(Box::new(Target::parse(&text)?)))
             }
             Some(scheme) => Err(Error::usage_hint(
                 format!("unsupported store URL scheme `{scheme}:`"),
