@@ -344,6 +344,14 @@ fn pg_error(e: postgres::Error) -> Error {
                 format!("the database is read-only: {msg}; nothing was changed"),
                 Some("connect to the primary, not a standby".into()),
             ),
+            SqlState::T_R_SERIALIZATION_FAILURE | SqlState::T_R_DEADLOCK_DETECTED => {
+                Error::unavailable(
+                    format!(
+                        "the database could not order this change with another: {msg}; nothing was changed"
+                    ),
+                    Some("try again".into()),
+                )
+            }
             SqlState::LOCK_NOT_AVAILABLE | SqlState::QUERY_CANCELED => Error::unavailable(
                 "the store stayed busy for 30 seconds; nothing was changed",
                 Some("another tokman command is holding it; try again".into()),
