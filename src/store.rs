@@ -11,7 +11,7 @@
 //! against the root's tree (see `integrity`); a commit that changed the state seals a new root.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,8 @@ pub struct Store {
     /// When this process last wrote its slot's `last_used_at`: `verify --stream` then skips the
     /// no-op update for the rest of that minute.
     touched_at: Cell<Option<Timestamp>>,
+    /// The slots as read when the store was opened, to unlock it.
+    slots: Vec<SlotRow>,
 }
 
 /// The keys of an unlocked store and the slot that unlocked it.
@@ -130,9 +132,12 @@ impl Store {
             Location::Sqlite(path) => Box::new(sqlite::Sqlite::open(path, durability)?),
             Location::Postgres(target) => Box::new(postgres::Postgres::open(target, durability)?),
         };
-        let identity = {
+        // One read for what opening and unlocking need (the slots are checked against the root
+        // again by every transaction, so a slot changed since only fails that unlock).
+        let (identity, slots) = {
             let mut t = engine.begin(Mode::Read)?;
-            t.identity()?
+            let identity = t.identity()?;
+            (identity, t.slots()?)
         };
         let (prefix, store_id) = identity.ok_or_else(|| tampered("the store's metadata"))?;
         let prefix = Prefix::parse(&prefix).map_err(|_| tampered("the store's prefix"))?;
@@ -142,6 +147,7 @@ impl Store {
             prefix,
             store_id,
             touched_at: Cell::new(None),
+            slots,
         })
     }
 
@@ -173,8 +179,7 @@ impl Store {
 
     /// Whether the store has a passphrase slot (so that a prompt makes sense).
     pub fn has_passphrase_slot(&mut self) -> Result<bool> {
-        let mut t = self.engine.begin(Mode::Read)?;
-        Ok(t.slots()?.iter().any(|s| s.kind == "passphrase"))
+        Ok(self.slots.iter().any(|s| s.kind == "passphrase"))
     }
 
     /// Unlock with a key file or passphrase. A key file costs one AEAD open per key-file slot
@@ -184,10 +189,7 @@ impl Store {
             Unlock::KeyFile(_) => "keyfile",
             Unlock::Passphrase(_) => "passphrase",
         };
-        let rows: Vec<SlotRow> = {
-            let mut t = self.engine.begin(Mode::Read)?;
-            t.slots()?.into_iter().filter(|s| s.kind == kind).collect()
-        };
+        let rows: Vec<&SlotRow> = self.slots.iter().filter(|s| s.kind == kind).collect();
         if rows.is_empty() {
             return Err(Error::locked(
                 format!("this store has no {} slot", if kind == "keyfile" { "key-file" } else { "passphrase" }),
@@ -195,7 +197,7 @@ impl Store {
             ));
         }
         for row in rows {
-            if let Some(master) = unwrap_slot(&self.store_id, &row, how)? {
+            if let Some(master) = unwrap_slot(&self.store_id, row, how)? {
                 return Ok(Unlocked {
                     keys: master.derive(),
                     slot: row.slot,
@@ -516,6 +518,8 @@ pub struct Tx<'a> {
     store_id: &'a [u8],
     touched_at: Option<&'a Cell<Option<Timestamp>>>,
     state: RefCell<State>,
+    /// Tree nodes read (the siblings of checked paths) or written in this transaction.
+    nodes: RefCell<HashMap<(u32, u32), Hash>>,
 }
 
 /// What a transaction knows of the root and what it changed under it.
@@ -539,6 +543,9 @@ struct State {
 
 impl Nodes for Tx<'_> {
     fn node(&self, level: u32, idx: u32) -> Result<Hash> {
+        if let Some(hash) = self.nodes.borrow().get(&(level, idx)) {
+            return Ok(*hash);
+        }
         match self.db.borrow_mut().node(level, idx)? {
             None => Ok(EMPTY),
             Some(v) => {
@@ -548,6 +555,7 @@ impl Nodes for Tx<'_> {
     }
 
     fn set_node(&self, level: u32, idx: u32, hash: &Hash) -> Result<()> {
+        self.nodes.borrow_mut().insert((level, idx), *hash);
         let hash = (*hash != EMPTY).then_some(&hash[..]);
         self.db.borrow_mut().set_node(level, idx, hash)
     }
@@ -626,6 +634,7 @@ impl<'a> Tx<'a> {
             slot,
             store_id,
             touched_at,
+            nodes: RefCell::new(HashMap::new()),
             state: RefCell::new(State {
                 root,
                 tree,
@@ -795,6 +804,7 @@ impl Tx<'_> {
             return Err(tampered(format_args!("token {}", raw.id)));
         }
         let hash = integrity::bucket_hash(bucket, &mut leaves);
+        self.read_path(bucket)?;
         let top = integrity::top_through(self, bucket, hash)?;
         let mut st = self.state.borrow_mut();
         if top != st.tree {
@@ -804,6 +814,29 @@ impl Tx<'_> {
             )));
         }
         st.checked.insert(bucket);
+        Ok(())
+    }
+
+    /// Read the siblings on `bucket`'s path to the top at once (one query on PostgreSQL rather
+    /// than one per level).
+    fn read_path(&self, bucket: u32) -> Result<()> {
+        let positions: Vec<(u32, u32)> = (0..integrity::DEPTH)
+            .map(|level| (level, (bucket >> level) ^ 1))
+            .filter(|p| !self.nodes.borrow().contains_key(p))
+            .collect();
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let found = self.db.borrow_mut().nodes_at(&positions)?;
+        let mut nodes = self.nodes.borrow_mut();
+        for p in positions {
+            nodes.insert(p, EMPTY);
+        }
+        for (level, idx, hash) in found {
+            let hash = <Hash>::try_from(hash.as_slice())
+                .map_err(|_| tampered("the store's token tree"))?;
+            nodes.insert((level, idx), hash);
+        }
         Ok(())
     }
 

@@ -138,6 +138,17 @@ pub trait Txn {
     /// Store a node, or remove it (`None`: it became empty).
     fn set_node(&mut self, level: u32, idx: u32, hash: Option<&[u8]>) -> Result<()>;
     fn nodes(&mut self) -> Result<Vec<(u32, u32, Vec<u8>)>>;
+    /// The nodes at these `(level, idx)` positions that are not empty, in any order: the
+    /// siblings on one bucket's path, read at once where the database can.
+    fn nodes_at(&mut self, positions: &[(u32, u32)]) -> Result<Vec<(u32, u32, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for &(level, idx) in positions {
+            if let Some(hash) = self.node(level, idx)? {
+                out.push((level, idx, hash));
+            }
+        }
+        Ok(out)
+    }
 
     /// The newest event (its `event` blob may be left empty).
     fn audit_tail(&mut self) -> Result<Option<EventRow>>;

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Row, Statement};
 
 use super::backend::{Engine, EventRow, Inserted, MetaRow, Mode, SlotRow, TokenRow, Txn};
@@ -403,30 +403,25 @@ pub struct Postgres {
     client: Client,
     version: i32,
     durability: Durability,
-    statements: HashMap<&'static str, Statement>,
+    statements: HashMap<&'static str, Seen>,
 }
 
 impl Postgres {
     pub fn open(target: &Target, durability: Durability) -> Result<Postgres> {
         let mut client = target.connect()?;
-        let exists: bool = client
-            .query_one("SELECT to_regclass('tokman_meta') IS NOT NULL", &[])
-            .db()?
-            .try_get(0)
-            .db()?;
-        if !exists {
-            return Err(Error::StoreMissing {
-                store: target.to_string(),
-                hint: "create one in this database with `tokman init --store URL`".into(),
-            });
-        }
-        let row = client
-            .query_opt(
-                "SELECT application, version FROM tokman_meta WHERE singleton = 1",
-                &[],
-            )
-            .db()?
-            .ok_or_else(|| super::seal::tampered("the store's metadata"))?;
+        let row = match client.query_typed_opt(
+            "SELECT application, version FROM tokman_meta WHERE singleton = 1",
+            &[],
+        ) {
+            Ok(row) => row.ok_or_else(|| super::seal::tampered("the store's metadata"))?,
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => {
+                return Err(Error::StoreMissing {
+                    store: target.to_string(),
+                    hint: "create one in this database with `tokman init --store URL`".into(),
+                });
+            }
+            Err(e) => return Err(pg_error(e)),
+        };
         let application: String = row.try_get(0).db()?;
         let version: i32 = row.try_get(1).db()?;
         if application != "tokman" {
@@ -544,9 +539,15 @@ impl Engine for Postgres {
     }
 }
 
+/// A statement as this connection knows it: sent unprepared so many times, or prepared.
+enum Seen {
+    Sent(u32),
+    Prepared(Statement),
+}
+
 struct PgTxn<'a> {
     client: &'a mut Client,
-    statements: &'a mut HashMap<&'static str, Statement>,
+    statements: &'a mut HashMap<&'static str, Seen>,
     open: bool,
 }
 
@@ -558,41 +559,130 @@ impl Drop for PgTxn<'_> {
     }
 }
 
-type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+/// A statement parameter and its PostgreSQL type. Naming the types lets a statement used once
+/// go in one round trip (parse, bind and execute together, no separate prepare); statements
+/// used again on the same connection (`verify --stream`, a server) are prepared once.
+trait Param: ToSql + Sync {
+    fn pg_type(&self) -> Type;
+    fn sql(&self) -> &(dyn ToSql + Sync);
+}
+
+macro_rules! param {
+    ($($t:ty => $pg:expr),* $(,)?) => {$(
+        impl Param for $t {
+            fn pg_type(&self) -> Type {
+                $pg
+            }
+            fn sql(&self) -> &(dyn ToSql + Sync) {
+                self
+            }
+        }
+    )*};
+}
+
+param! {
+    i32 => Type::INT4,
+    i64 => Type::INT8,
+    &str => Type::TEXT,
+    String => Type::TEXT,
+    &[u8] => Type::BYTEA,
+    Vec<u8> => Type::BYTEA,
+    Option<i64> => Type::INT8,
+    Option<String> => Type::TEXT,
+    Option<&[u8]> => Type::BYTEA,
+    Option<Vec<u8>> => Type::BYTEA,
+    Vec<i32> => Type::INT4_ARRAY,
+}
+
+type Params<'p> = &'p [&'p dyn Param];
 
 impl PgTxn<'_> {
-    fn statement(&mut self, sql: &'static str) -> Result<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
+    /// The prepared statement for `sql` once it is used often on this connection (prepared
+    /// on its third use: preparing costs a round trip, which a statement sent once or twice by
+    /// a short-lived command never earns back); `None` before.
+    fn prepared(&mut self, sql: &'static str) -> Result<Option<Statement>> {
+        match self.statements.get_mut(sql) {
+            Some(Seen::Prepared(s)) => Ok(Some(s.clone())),
+            Some(Seen::Sent(n)) if *n >= 2 => {
+                let s = self.client.prepare(sql).db()?;
+                self.statements.insert(sql, Seen::Prepared(s.clone()));
+                Ok(Some(s))
+            }
+            Some(Seen::Sent(n)) => {
+                *n += 1;
+                Ok(None)
+            }
+            None => {
+                self.statements.insert(sql, Seen::Sent(1));
+                Ok(None)
+            }
         }
-        let s = self.client.prepare(sql).db()?;
-        self.statements.insert(sql, s.clone());
-        Ok(s)
     }
 
     fn query(&mut self, sql: &'static str, params: Params<'_>) -> Result<Vec<Row>> {
-        let s = self.statement(sql)?;
-        self.client.query(&s, params).db()
+        match self.prepared(sql)? {
+            Some(s) => {
+                let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.sql()).collect();
+                self.client.query(&s, &values).db()
+            }
+            None => {
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+                    params.iter().map(|p| (p.sql(), p.pg_type())).collect();
+                self.client.query_typed(sql, &typed).db()
+            }
+        }
     }
 
     fn query_opt(&mut self, sql: &'static str, params: Params<'_>) -> Result<Option<Row>> {
-        let s = self.statement(sql)?;
-        self.client.query_opt(&s, params).db()
+        let mut rows = self.query(sql, params)?;
+        if rows.len() > 1 {
+            return Err(super::seal::tampered(
+                "the store (a row that must be unique is not)",
+            ));
+        }
+        Ok(rows.pop())
     }
 
     fn execute(&mut self, sql: &'static str, params: Params<'_>) -> Result<u64> {
-        let s = self.statement(sql)?;
-        self.client.execute(&s, params).db()
+        self.try_execute(sql, params)?.db()
+    }
+
+    /// [`Self::execute`], with the database's own error for the caller to look at.
+    fn try_execute(
+        &mut self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<std::result::Result<u64, postgres::Error>> {
+        Ok(match self.prepared(sql)? {
+            Some(s) => {
+                let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.sql()).collect();
+                self.client.execute(&s, &values)
+            }
+            None => {
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+                    params.iter().map(|p| (p.sql(), p.pg_type())).collect();
+                self.client.execute_typed(sql, &typed)
+            }
+        })
     }
 
     fn each(
         &mut self,
         sql: &'static str,
-        params: &[&(dyn ToSql + Sync)],
+        params: Params<'_>,
         f: &mut dyn FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
-        let s = self.statement(sql)?;
-        let mut rows = self.client.query_raw(&s, params.iter().copied()).db()?;
+        // Streams whole tables: always prepared (one round trip more, once).
+        let s = match self.statements.get(sql) {
+            Some(Seen::Prepared(s)) => s.clone(),
+            _ => {
+                let s = self.client.prepare(sql).db()?;
+                self.statements.insert(sql, Seen::Prepared(s.clone()));
+                s
+            }
+        };
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.sql()).collect();
+        let mut rows = self.client.query_raw(&s, values).db()?;
         while let Some(row) = rows.next().db()? {
             f(&row)?;
         }
@@ -779,12 +869,9 @@ impl Txn for PgTxn<'_> {
 
     fn insert_token(&mut self, row: &TokenRow, bucket: u32) -> Result<Inserted> {
         let b = int(bucket)?;
-        let s = self.statement(
+        match self.try_execute(
             "INSERT INTO tokman_tokens (id, user_ix, active_ix, secret_mac, record, usage, bucket, leaf) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )?;
-        match self.client.execute(
-            &s,
             &[
                 &row.id,
                 &row.user_ix,
@@ -795,7 +882,7 @@ impl Txn for PgTxn<'_> {
                 &b,
                 &row.leaf,
             ],
-        ) {
+        )? {
             Ok(_) => Ok(Inserted::Done),
             Err(e)
                 if e.as_db_error().is_some_and(|d| {
@@ -886,6 +973,33 @@ impl Txn for PgTxn<'_> {
                 ))
             })
             .collect()
+    }
+
+    fn nodes_at(&mut self, positions: &[(u32, u32)]) -> Result<Vec<(u32, u32, Vec<u8>)>> {
+        let mut levels = Vec::with_capacity(positions.len());
+        let mut idxs = Vec::with_capacity(positions.len());
+        for &(l, i) in positions {
+            levels.push(int(l)?);
+            idxs.push(int(i)?);
+        }
+        self.query(
+            "SELECT n.level, n.idx, n.hash FROM tokman_nodes n \
+             JOIN unnest($1::int4[], $2::int4[]) AS p (level, idx) \
+             ON n.level = p.level AND n.idx = p.idx",
+            &[&levels, &idxs],
+        )?
+        .iter()
+        .map(|r| {
+            let l: i32 = r.try_get(0).db()?;
+            let i: i32 = r.try_get(1).db()?;
+            let bad = || super::seal::tampered("the store's token tree");
+            Ok((
+                u32::try_from(l).map_err(|_| bad())?,
+                u32::try_from(i).map_err(|_| bad())?,
+                r.try_get(2).db()?,
+            ))
+        })
+        .collect()
     }
 
     fn audit_tail(&mut self) -> Result<Option<EventRow>> {
