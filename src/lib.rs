@@ -29,6 +29,7 @@ pub mod ops;
 pub mod policy;
 pub mod prompt;
 pub mod render;
+pub mod scan;
 pub mod store;
 pub mod text;
 pub mod token;
