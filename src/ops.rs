@@ -8,7 +8,8 @@ use crate::audit::{Entry, Event, Kind};
 use crate::duration::Span;
 use crate::error::{Error, Result};
 use crate::lifecycle::{
-    self, Check, Decision, Holder, Outcome, Record, Request, Revocation, Status, Timestamp, Usage,
+    self, Check, Decision, Holder, Missing, Outcome, Record, Request, Revocation, Status,
+    Timestamp, Usage,
 };
 use crate::store::{Store, Stored, Tx, Unlocked};
 use crate::token::{self, Presented, Token, TokenId};
@@ -217,15 +218,23 @@ pub struct Verdict {
     pub record: Option<Record>,
     /// When a rate-limited token may be used again.
     pub retry_at: Option<Timestamp>,
+    /// For a denial because the request gave no address or origin: which.
+    pub missing: Option<Missing>,
 }
 
 impl Verdict {
     pub fn malformed(reason: &str) -> Verdict {
+        Verdict::refused(Outcome::Malformed, reason.to_owned())
+    }
+
+    /// A refusal before the token is identified.
+    fn refused(outcome: Outcome, reason: String) -> Verdict {
         Verdict {
-            outcome: Outcome::Malformed,
-            reason: reason.to_owned(),
+            outcome,
+            reason,
             record: None,
             retry_at: None,
+            missing: None,
         }
     }
 }
@@ -255,28 +264,19 @@ pub fn verify_in(
 ) -> Result<Verdict> {
     let Some(stored) = tx.token(presented.id())? else {
         // Unknown ids are not logged: a flood of garbage must cost no writes.
-        return Ok(Verdict {
-            outcome: Outcome::Invalid,
-            reason: "unknown token".into(),
-            record: None,
-            retry_at: None,
-        });
+        return Ok(Verdict::refused(Outcome::Invalid, "unknown token".into()));
     };
     if !tx.secret_matches(&stored, presented.text()) {
         let event = Event::new(Kind::VerifyRefused)
             .token(&stored.record.id, &stored.record.user)
             .detail("invalid: wrong secret");
         tx.append_refusal(event, now)?;
-        return Ok(Verdict {
-            outcome: Outcome::Invalid,
-            reason: "unknown token".into(),
-            record: None,
-            retry_at: None,
-        });
+        return Ok(Verdict::refused(Outcome::Invalid, "unknown token".into()));
     }
     let Decision {
         outcome,
         reason,
+        missing,
         usage,
         retry_at,
     } = lifecycle::decide(&stored.record, &stored.usage, check, now);
@@ -303,6 +303,7 @@ pub fn verify_in(
         reason,
         record: Some(stored.record),
         retry_at,
+        missing,
     })
 }
 

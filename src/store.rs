@@ -190,8 +190,22 @@ impl Store {
         };
         if rows.is_empty() {
             return Err(Error::locked(
-                format!("this store has no {} slot", if kind == "keyfile" { "key-file" } else { "passphrase" }),
-                Some("unlock it another way: --key-file, --passphrase-file or TOKMAN_PASSPHRASE; `tokman key list` shows its slots".into()),
+                format!(
+                    "this store has no {} slot",
+                    if kind == "keyfile" {
+                        "key-file"
+                    } else {
+                        "passphrase"
+                    }
+                ),
+                Some(format!(
+                    "unlock it with {} instead; `tokman key list` shows its slots",
+                    if kind == "keyfile" {
+                        "a passphrase"
+                    } else {
+                        "a key file"
+                    }
+                )),
             ));
         }
         for row in rows {
@@ -209,7 +223,7 @@ impl Store {
             ),
             Unlock::Passphrase(_) => Error::locked(
                 "wrong passphrase",
-                Some("check where it came from: --passphrase-file, TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE or the prompt".into()),
+                Some("check where the passphrase came from".into()),
             ),
         })
     }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::Check;
 use tokman::ops::{self, Filter};
 use tokman::store::{Durability, Location, Store, Unlock};
@@ -682,12 +683,12 @@ fn pristine() -> &'static Pristine {
     })
 }
 
-fn open_mutated(bytes: &[u8]) -> Result<(), (i32, String)> {
+fn open_mutated(bytes: &[u8]) -> Result<(), (ErrorKind, String)> {
     let p = pristine();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     std::fs::write(&path, bytes).unwrap();
-    let code = |e: tokman::Error| (e.exit_code(), e.to_string());
+    let code = |e: tokman::Error| (e.kind(), e.to_string());
     let mut store =
         Store::open(&Location::Sqlite(path.clone()), Durability::Normal).map_err(code)?;
     let key = tokman::store::read_key_file(&p.key).map_err(code)?;
@@ -714,8 +715,14 @@ proptest! {
         if let Some(cut) = cut {
             bytes.truncate(cut.index(bytes.len()));
         }
-        if let Err((code, message)) = open_mutated(&bytes) {
-            prop_assert!([10, 11, 12].contains(&code), "exit {}: {}", code, message);
+        if let Err((kind, message)) = open_mutated(&bytes) {
+            let store_errors = [
+                ErrorKind::StoreMissing,
+                ErrorKind::StoreUnavailable,
+                ErrorKind::Locked,
+                ErrorKind::Corrupt,
+            ];
+            prop_assert!(store_errors.contains(&kind), "{:?}: {}", kind, message);
         }
     }
 }

@@ -5,6 +5,7 @@
 use tokman::audit::Kind;
 use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::{Check, Outcome, Request, Settings, Status};
 use tokman::ops::{self, Filter, Which};
 use tokman::store::{Durability, Location, NewSlot, Store, Unlock, Unlocked};
@@ -73,7 +74,7 @@ fn a_token_expires_at_the_instant_and_then_steps_aside() {
     assert_eq!(f.verify(&token, T0 + 180 * DAY), Outcome::Expired);
     // While active it blocks a second token; once expired it does not.
     let err = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + DAY).unwrap_err();
-    assert_eq!(err.exit_code(), 7);
+    assert_eq!(err.kind(), ErrorKind::Conflict);
     let next = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + 180 * DAY).unwrap();
     assert_eq!(
         f.verify(next.token.expose(), T0 + 180 * DAY + 1),
@@ -96,8 +97,8 @@ fn a_shorter_store_maximum_is_the_default_and_the_ceiling() {
     assert_eq!(
         ops::generate(&mut f.store, &f.unlocked, long, T0)
             .unwrap_err()
-            .exit_code(),
-        2
+            .kind(),
+        ErrorKind::Usage
     );
 }
 
@@ -127,7 +128,7 @@ fn rotate_is_atomic_and_revocation_sticks() {
         T0 + 20,
     )
     .unwrap_err();
-    assert_eq!(err.exit_code(), 2);
+    assert_eq!(err.kind(), ErrorKind::Usage);
     assert_eq!(f.verify(new.token.expose(), T0 + 21), Outcome::Valid);
     let rows = ops::list(&mut f.store, &f.unlocked, &Filter::default(), T0 + 21).unwrap();
     assert_eq!(rows.len(), 2);

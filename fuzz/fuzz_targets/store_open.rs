@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libfuzzer_sys::fuzz_target;
 use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::{Check, Outcome, Request, Settings};
 use tokman::ops::{self, Filter, Which};
 use tokman::policy::{IpAllow, Origin, RateLimit, Scope};
@@ -300,9 +301,9 @@ fn note(seed: &Seed, outcome: String) -> std::collections::BTreeMap<String, u64>
 
 /// An error a damaged store may give; a panic for any other.
 fn expect_store_error(seed: &Seed, step: &str, e: &tokman::Error) {
-    let code = e.exit_code();
-    tally(seed, format!("{step}: {code}"));
-    if code == 70 && seed.allow_internal {
+    let kind = e.kind();
+    tally(seed, format!("{step}: {kind:?}"));
+    if kind == ErrorKind::Internal && seed.allow_internal {
         let n = INTERNAL.fetch_add(1, Ordering::Relaxed);
         if n < 5 || n.is_power_of_two() {
             eprintln!("store_open: internal error #{} at {step}: {e}", n + 1);
@@ -310,8 +311,14 @@ fn expect_store_error(seed: &Seed, step: &str, e: &tokman::Error) {
         return;
     }
     assert!(
-        matches!(code, 10..=12),
-        "{step} on a damaged store gave exit {code} ({e:?}); expected 10, 11 or 12"
+        matches!(
+            kind,
+            ErrorKind::StoreMissing
+                | ErrorKind::StoreUnavailable
+                | ErrorKind::Locked
+                | ErrorKind::Corrupt
+        ),
+        "{step} on a damaged store gave {kind:?} ({e:?}); expected a store error (exit 10, 11 or 12)"
     );
 }
 
@@ -349,7 +356,7 @@ fn run(seed: &Seed, file: &[u8]) {
         // A row that is gone is "not found" (8); anything else is a store error.
         match ops::lookup(&mut store, &unlocked, &which, NOW) {
             Ok(_) => {}
-            Err(e) if e.exit_code() == 8 => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return expect_store_error(seed, "lookup", &e),
         }
         let verdict = step!(

@@ -2,9 +2,9 @@
 
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::AuditArgs;
-use crate::error::{Error, Result};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::{Error, Result};
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;

@@ -3,12 +3,12 @@
 use serde_json::json;
 
 use super::{Ctx, now, out, out_json, say};
-use crate::audit::{Event, Kind};
 use crate::cli::{BackupArgs, CopyArgs, InfoArgs};
 use crate::config::UnlockSource;
-use crate::error::{Error, Result};
-use crate::lifecycle::Status;
-use crate::store::{Durability, Location, Store};
+use tokman::audit::{Event, Kind};
+use tokman::error::{Error, Result};
+use tokman::lifecycle::Status;
+use tokman::store::{Durability, Location, Store};
 
 /// `info`: the public part needs no key; with a key file or passphrase given (never a prompt),
 /// also the counts by status and the audit head.
@@ -140,7 +140,15 @@ pub fn copy(ctx: &Ctx<'_>, a: CopyArgs) -> Result<i32> {
         )?;
     }
     let event = Event::new(Kind::Copy).detail(format!("copied to {dest}"));
-    let copied = store.copy_to(&unlocked, &how, &dest, Some(event), now())?;
+    let copied = store
+        .copy_to(&unlocked, &how, &dest, Some(event), now())
+        .map_err(|e| match e {
+            Error::Conflict { message, .. } => Error::conflict(
+                message,
+                "a copy goes only into a new store: pass --to with another path or database",
+            ),
+            other => other,
+        })?;
     say(format_args!(
         "copied {} to {dest}: {} token{}, {} event{}; both stores' audit head is {}",
         store.location(),

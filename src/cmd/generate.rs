@@ -3,13 +3,13 @@
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::GenerateArgs;
 use crate::config::UnlockSource;
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
-use crate::lifecycle::{MAX_LIFETIME, Request, Settings};
-use crate::ops::{self, Issued};
 use crate::render;
-use crate::store::{Durability, NewSlot, Store, Unlock};
-use crate::token::{Prefix, TokenId};
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Result};
+use tokman::lifecycle::{MAX_LIFETIME, Request, Settings};
+use tokman::ops::{self, Issued};
+use tokman::store::{Durability, NewSlot, Store, Unlock};
+use tokman::token::{Prefix, TokenId};
 
 pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
     if let Some(span) = a.expires_in

@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, out, out_json, read_token_stdin};
 use crate::cli::{InspectArgs, Target};
-use crate::error::{Error, Result};
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
-use crate::token;
+use tokman::error::{Error, Result};
+use tokman::ops::{self, Which};
+use tokman::store::Durability;
+use tokman::token;
 
 pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
     let target = crate::cli::parse_target(&a.target)?;

@@ -2,14 +2,14 @@
 //! adding or removing one never re-encrypts a token.
 
 use super::{Ctx, note_slot_used, now, out, out_json, require_yes, say};
-use crate::audit::Kind;
 use crate::cli::KeyCommand;
-use crate::crypto::KeyFileKey;
-use crate::error::Result;
-use crate::key_file;
-use crate::ops;
 use crate::render;
-use crate::store::{Durability, NewSlot, Store, Unlocked};
+use tokman::audit::Kind;
+use tokman::crypto::KeyFileKey;
+use tokman::error::Result;
+use tokman::key_file;
+use tokman::ops;
+use tokman::store::{Durability, NewSlot, Store, Unlocked};
 
 pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
     match cmd {

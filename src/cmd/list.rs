@@ -8,12 +8,12 @@ use std::io::{self, BufWriter, Write};
 
 use super::{Ctx, now, out, say};
 use crate::cli::{ListArgs, SortKey, StatusFilter};
-use crate::error::Result;
-use crate::lifecycle::Status;
-use crate::lifecycle::Timestamp;
-use crate::ops::{self, Filter, Sort};
 use crate::render;
-use crate::store::{Durability, Store, Unlocked};
+use tokman::error::Result;
+use tokman::lifecycle::Status;
+use tokman::lifecycle::Timestamp;
+use tokman::ops::{self, Filter, Sort};
+use tokman::store::{Durability, Store, Unlocked};
 
 pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
     let filter = Filter {

@@ -9,13 +9,13 @@ use std::io::{self, Read, Write};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
-use crate::lifecycle::Timestamp;
 use crate::prompt::Prompter;
 use crate::render::{self, Style};
-use crate::store::{Durability, Store, Unlock, Unlocked};
-use crate::token::Malformed;
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Lifetime, Result};
+use tokman::lifecycle::Timestamp;
+use tokman::store::{Durability, Store, Unlock, Unlocked};
+use tokman::token::Malformed;
 
 mod audit;
 mod copy;
@@ -99,7 +99,7 @@ impl Prompter for Shown<'_> {
 
 /// Note that a read command (`list`, `inspect`, `audit`, `key list`) used its slot, as write
 /// commands do in their own transaction: without it a key file that cron uses only to read
-/// looks unused in `key list`. Written at most once a minute (see [`crate::store::Tx::touch_slot`]);
+/// looks unused in `key list`. Written at most once a minute (see [`tokman::store::Tx::touch_slot`]);
 /// a store that cannot be written (read-only file or disk, a lock held) never fails the read.
 pub fn note_slot_used(store: &mut Store, unlocked: &Unlocked) {
     let touch = |store: &mut Store| -> Result<()> {
@@ -212,7 +212,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         cfg: &cfg,
         prompter: &Shown(prompter),
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
         Command::List(a) => list::run(&ctx, a),
@@ -227,5 +227,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup(a) => copy::backup(&ctx, a),
         Command::Copy(a) => copy::copy(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
+    };
+    result.map_err(in_flags)
+}
+
+/// A library error about a value the command line took from a flag, in the flag's words.
+fn in_flags(e: Error) -> Error {
+    match e {
+        // Only `generate` and `rotate` ask for a lifetime, with --expires-in.
+        Error::TooLong {
+            what: Lifetime::Token,
+            asked,
+            max,
+        } => Error::usage_hint(
+            format!(
+                "--expires-in {asked} is longer than this store's maximum token lifetime of {max}"
+            ),
+            format!("use --expires-in {max} or less; tokens always expire"),
+        ),
+        // Only `init` sets a maximum, with --max-lifetime.
+        Error::TooLong {
+            what: Lifetime::StoreMaximum,
+            asked,
+            max,
+        } => Error::usage(format!("--max-lifetime {asked} is over the limit of {max}")),
+        other => other,
     }
 }

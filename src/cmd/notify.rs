@@ -19,9 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::warn;
-use crate::audit::Entry;
 use crate::render;
-use crate::store::{Store, Unlocked};
+use tokman::audit::Entry;
+use tokman::store::{Store, Unlocked};
 
 /// How long a notify command may run, its input included, before its process group is killed.
 const TIMEOUT: Duration = Duration::from_secs(30);

@@ -3,9 +3,9 @@
 
 use super::{Ctx, now, out, out_json};
 use crate::cli::PurgeArgs;
-use crate::error::Result;
-use crate::ops;
-use crate::store::Durability;
+use tokman::error::Result;
+use tokman::ops;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: PurgeArgs) -> Result<i32> {
     let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;

@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, out_json, require_yes, say};
 use crate::cli::RevokeArgs;
-use crate::error::Result;
-use crate::lifecycle::Revocation;
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::Result;
+use tokman::lifecycle::Revocation;
+use tokman::ops::{self, Which};
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     require_yes(ctx.cfg, a.yes, "revoke")?;
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
 }
 
 /// The token picked by the `ID` argument or `--user` (clap makes exactly one be given).
-pub fn which(id: Option<crate::token::TokenId>, user: Option<String>) -> Which {
+pub fn which(id: Option<tokman::token::TokenId>, user: Option<String>) -> Which {
     match (id, user) {
         (Some(id), _) => Which::Id(id),
         (None, Some(user)) => Which::User(user),

@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, require_yes};
 use crate::cli::RotateArgs;
-use crate::error::{Error, Result};
-use crate::lifecycle::MAX_LIFETIME;
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::{Error, Result};
+use tokman::lifecycle::MAX_LIFETIME;
+use tokman::ops::{self, Which};
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
     if let Some(span) = a.expires_in

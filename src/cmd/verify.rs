@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 
 use super::{Ctx, now, out, read_token_stdin, say, warn};
 use crate::cli::VerifyArgs;
-use crate::error::{Error, Result};
-use crate::lifecycle::{Check, Outcome};
-use crate::ops::{self, Verdict};
 use crate::render;
-use crate::store::{Durability, Store, Unlocked};
-use crate::token::{self, Malformed};
+use tokman::error::{Error, Result};
+use tokman::lifecycle::{Check, Missing, Outcome};
+use tokman::ops::{self, Verdict};
+use tokman::store::{Durability, Store, Unlocked};
+use tokman::token::{self, Malformed};
 
 pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let check = Check {
@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
                 say(format_args!(
                     "{}: {}",
                     verdict.outcome.as_str(),
-                    verdict.reason
+                    reason(&verdict)
                 ));
                 Ok(())
             }
@@ -97,7 +97,16 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         Ok(()) | Err(Error::BrokenPipe) => {}
         Err(e) => warn(format_args!("could not print the result: {e}")),
     }
-    Ok(verdict.outcome.exit_code())
+    Ok(crate::exit::of_outcome(verdict.outcome))
+}
+
+/// The verdict's reason, saying which flag gives what the request left out.
+fn reason(v: &Verdict) -> String {
+    match v.missing {
+        Some(Missing::Ip) => format!("{}; pass --ip", v.reason),
+        Some(Missing::Origin) => format!("{}; pass --origin", v.reason),
+        None => v.reason.clone(),
+    }
 }
 
 /// The `verify --json` document, whatever the outcome.
@@ -106,7 +115,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
     json!({
         "valid": v.outcome == Outcome::Valid,
         "outcome": v.outcome.as_str(),
-        "reason": v.reason,
+        "reason": reason(v),
         "id": r.map(|r| &r.id),
         "user": r.map(|r| &r.user),
         "scopes": r.map(|r| &r.scopes),
