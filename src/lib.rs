@@ -10,7 +10,8 @@
 //! - [`integrity`]: the root over the whole state and its token tree, free of SQL;
 //! - [`store`]: SQLite, sealed rows, unlock slots, the root and the audit chain;
 //! - [`file_safety`], [`key_file`]: who may touch the store's files, and reading what unlocks it;
-//! - [`ops`]: each command's transaction, joining rules and store.
+//! - [`service`]: the one door to an unlocked store, an operation per method, joining rules
+//!   and store.
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -21,8 +22,8 @@ pub mod file_safety;
 pub mod integrity;
 pub mod key_file;
 pub mod lifecycle;
-pub mod ops;
 pub mod policy;
+pub mod service;
 pub mod store;
 pub mod text;
 pub mod token;

@@ -230,12 +230,12 @@ impl Store {
 
     /// Start a write transaction: it takes the store's write lock up front, so two commands
     /// never both read and then fight to write.
-    pub fn write<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
+    pub(crate) fn write<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
         self.begin(unlocked, Mode::Write)
     }
 
     /// Start a read transaction: a consistent snapshot for `list`, `inspect` and `audit`.
-    pub fn read<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
+    pub(crate) fn read<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
         self.begin(unlocked, Mode::Read)
     }
 
@@ -523,7 +523,7 @@ fn new_slot_row(
 }
 
 /// A transaction on an unlocked store. Dropped without [`Tx::commit`], it rolls back.
-pub struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     db: RefCell<Box<dyn Txn + 'a>>,
     keys: &'a Keys,
     slot: i64,
@@ -655,11 +655,6 @@ impl<'a> Tx<'a> {
 }
 
 impl Tx<'_> {
-    /// The slot that unlocked the store, recorded with every event.
-    pub fn slot(&self) -> i64 {
-        self.slot
-    }
-
     /// Commit, first sealing a new root over what changed: the token tree is updated along
     /// the changed buckets' paths, after proving that the values it builds on hash to the old
     /// root (so a forged node or row is refused, never laundered into the new root).
@@ -896,16 +891,6 @@ impl Tx<'_> {
         let ix = self.keys.user_index(user);
         let raw = self.db.borrow_mut().active_token(&ix)?;
         raw.map(|raw| self.checked_token(raw)).transpose()
-    }
-
-    /// Every token, or every token of one user, opened.
-    pub fn tokens(&self, user: Option<&str>) -> Result<Vec<Stored>> {
-        let mut out = Vec::new();
-        self.each_token(user, |s| {
-            out.push(s);
-            Ok(())
-        })?;
-        Ok(out)
     }
 
     /// Every token, or every token of one user, opened and handed to `f` one at a time: memory

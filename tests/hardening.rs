@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use tokman::error::ErrorKind;
 use tokman::lifecycle::Check;
-use tokman::ops::{self, Filter};
+use tokman::service::{Filter, Service};
 use tokman::store::{Durability, Location, Store, Unlock};
 
 fn sibling(path: &Path, ext: &str) -> PathBuf {
@@ -693,9 +693,12 @@ fn open_mutated(bytes: &[u8]) -> Result<(), (ErrorKind, String)> {
         Store::open(&Location::Sqlite(path.clone()), Durability::Normal).map_err(code)?;
     let key = tokman::store::read_key_file(&p.key).map_err(code)?;
     let unlocked = store.unlock(&Unlock::KeyFile(key)).map_err(code)?;
-    ops::list(&mut store, &unlocked, &Filter::default(), 0).map_err(code)?;
+    let mut service = Service::new(store, unlocked);
+    service.list(&Filter::default(), 0).map_err(code)?;
     let presented = tokman::token::parse(&p.token).unwrap();
-    ops::verify(&mut store, &unlocked, &presented, &Check::default(), 0).map_err(code)?;
+    service
+        .verify(&presented, &Check::default(), 0)
+        .map_err(code)?;
     Ok(())
 }
 

@@ -150,9 +150,9 @@ fuzz_target!(|data: &[u8]| {
                     Some(text.clone())
                 );
                 assert!(
-                    !text.chars().any(
-                        |c| c.is_control() || (tokman::text::is_format(c) && c != '\u{200d}')
-                    ),
+                    !text
+                        .chars()
+                        .any(|c| c.is_control() || (tokman::text::is_format(c) && c != '\u{200d}')),
                     "{text:?}"
                 );
             }

@@ -1,5 +1,5 @@
 //! One module per subcommand, each a `run` that takes its parsed arguments and the resolved
-//! [`Ctx`]: open and unlock the store, call `ops`, render. `main` dispatches through [`run`].
+//! [`Ctx`]: open and unlock the store, call the library's [`Service`], render. `main` dispatches through [`run`].
 //!
 //! Nothing here or below writes to stderr but through [`write_stderr`] (and the terminal
 //! prompts, whose text [`Shown`] passes through the same escaper).
@@ -14,7 +14,8 @@ use crate::render::{self, Style};
 use tokman::crypto::Passphrase;
 use tokman::error::{Error, Lifetime, Result};
 use tokman::lifecycle::Timestamp;
-use tokman::store::{Durability, Store, Unlock, Unlocked};
+use tokman::service::Service;
+use tokman::store::{Durability, Store, Unlock};
 use tokman::token::Malformed;
 
 mod audit;
@@ -51,17 +52,19 @@ impl Ctx<'_> {
         }
     }
 
-    /// Open the configured store and unlock it.
-    pub fn unlock(&self, durability: Durability) -> Result<(Store, Unlocked, Unlock)> {
+    /// Open the configured store and unlock it; also the way it was unlocked, for commands
+    /// that add slots or copy the store (they recover the master key again).
+    pub fn unlock(&self, durability: Durability) -> Result<(Service, Unlock)> {
         let mut store = Store::open(&self.cfg.store, durability)?;
         let (unlocked, how) = self.cfg.unlock(&mut store, self.prompter)?;
-        if store.upgrade(&unlocked, now())? {
+        let mut service = Service::new(store, unlocked);
+        if service.upgrade(now())? {
             say(format_args!(
                 "upgraded the store at {} to this version of tokman",
-                store.location()
+                service.location()
             ));
         }
-        Ok((store, unlocked, how))
+        Ok((service, how))
     }
 
     /// Ask to confirm a destructive change. Without a terminal, `--yes` is required; that is
@@ -95,19 +98,6 @@ impl Prompter for Shown<'_> {
     fn secret_line(&self, prompt: &str) -> Result<zeroize::Zeroizing<String>> {
         self.0.secret_line(&render::escape(prompt))
     }
-}
-
-/// Note that a read command (`list`, `inspect`, `audit`, `key list`) used its slot, as write
-/// commands do in their own transaction: without it a key file that cron uses only to read
-/// looks unused in `key list`. Written at most once a minute (see [`tokman::store::Tx::touch_slot`]);
-/// a store that cannot be written (read-only file or disk, a lock held) never fails the read.
-pub fn note_slot_used(store: &mut Store, unlocked: &Unlocked) {
-    let touch = |store: &mut Store| -> Result<()> {
-        let tx = store.write(unlocked)?;
-        tx.touch_slot(now())?;
-        tx.commit()
-    };
-    let _ = touch(store);
 }
 
 /// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).

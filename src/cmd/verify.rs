@@ -11,8 +11,8 @@ use crate::cli::VerifyArgs;
 use crate::render;
 use tokman::error::{Error, Result};
 use tokman::lifecycle::{Check, Missing, Outcome};
-use tokman::ops::{self, Verdict};
-use tokman::store::{Durability, Store, Unlocked};
+use tokman::service::{Service, Verdict};
+use tokman::store::Durability;
 use tokman::token::{self, Malformed};
 
 pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
@@ -46,9 +46,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         Ok(presented) => {
             let checked = ctx
                 .unlock(Durability::Normal)
-                .and_then(|(mut store, unlocked, _)| {
-                    ops::verify(&mut store, &unlocked, &presented, &check, now())
-                });
+                .and_then(|(mut service, _)| service.verify(&presented, &check, now()));
             match checked {
                 Ok(verdict) => verdict,
                 // A script asked for a document: it gets one, with the error's exit code.
@@ -155,7 +153,7 @@ fn read_line(
 /// each answer at once, and a bulk job does not pay a transaction per line. Usage counts and
 /// rate limits stay exact beside other `verify` processes: a batch holds the write lock.
 fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
-    let mut session: Option<(Store, Unlocked)> = None;
+    let mut session: Option<Service> = None;
     let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut output = io::BufWriter::new(io::stdout().lock());
     while let Some(first) = read_line(&mut input)? {
@@ -178,7 +176,7 @@ fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
 /// The verdicts for a batch of lines, the well-formed ones checked in one transaction.
 fn check_lines(
     ctx: &Ctx<'_>,
-    session: &mut Option<(Store, Unlocked)>,
+    session: &mut Option<Service>,
     lines: &[std::result::Result<String, Malformed>],
     check: &Check,
 ) -> Result<Vec<Verdict>> {
@@ -197,19 +195,20 @@ fn check_lines(
             .collect());
     }
     if session.is_none() {
-        let (store, unlocked, _) = ctx.unlock(Durability::Normal)?;
-        *session = Some((store, unlocked));
+        *session = Some(ctx.unlock(Durability::Normal)?.0);
     }
-    let (store, unlocked) = session.as_mut().expect("opened above");
-    let now = now();
-    let mut tx = store.write(unlocked)?;
-    let mut verdicts = Vec::with_capacity(parsed.len());
-    for p in &parsed {
-        verdicts.push(match p {
-            Err(m) => Verdict::malformed(m.0),
-            Ok(presented) => ops::verify_in(&mut tx, presented, check, now)?,
-        });
-    }
-    tx.commit()?;
-    Ok(verdicts)
+    let service = session.as_mut().expect("opened above");
+    let well_formed: Vec<_> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut checked = service
+        .verify_batch(&well_formed, check, now())?
+        .into_iter();
+    parsed
+        .iter()
+        .map(|p| match p {
+            Err(m) => Ok(Verdict::malformed(m.0)),
+            Ok(_) => checked
+                .next()
+                .ok_or_else(|| Error::internal("a batch verdict went missing")),
+        })
+        .collect()
 }
