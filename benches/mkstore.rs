@@ -1,5 +1,5 @@
 //! Fast store builder for `benches/compare.sh`: fills a store made by `tokman init
-//! --new-key-file` with N tokens through the library's own `ops::generate` (one transaction per
+//! --new-key-file` with N tokens through the library's own `Service::generate` (one transaction per
 //! token, exactly what `tokman generate` does), in one process instead of N.
 //!
 //! Usage: `mkstore STORE KEY_FILE N TOKENS_OUT [EXPIRED_PERCENT [REVOKED_PERCENT]]`
@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use tokman::lifecycle::Request;
-use tokman::ops::{self, Which};
+use tokman::service::{Service, Which};
 use tokman::store::{self, Durability, Location, Store, Unlock};
 
 fn main() {
@@ -41,6 +41,7 @@ fn main() {
     let mut store =
         Store::open(&Location::Sqlite(path.to_path_buf()), Durability::Normal).expect("open store");
     let unlocked = store.unlock(&Unlock::KeyFile(key)).expect("unlock");
+    let mut service = Service::new(store, unlocked);
     let mut out = std::io::BufWriter::new(std::fs::File::create(out_path).expect("tokens file"));
     let now = chrono::Utc::now().timestamp();
     let expired = n * expired_pct / 100;
@@ -57,16 +58,15 @@ fn main() {
             name: Some(format!("service {i}")),
             ..Request::default()
         };
-        let issued = ops::generate(&mut store, &unlocked, request, at).expect("generate");
+        let issued = service.generate(request, at).expect("generate");
         let status = if status == "active" && revoke_every > 0 && i % revoke_every == 0 {
-            ops::revoke(
-                &mut store,
-                &unlocked,
-                &Which::Id(issued.record.id.clone()),
-                Some("bench".into()),
-                now,
-            )
-            .expect("revoke");
+            service
+                .revoke(
+                    &Which::Id(issued.record.id.clone()),
+                    Some("bench".into()),
+                    now,
+                )
+                .expect("revoke");
             "revoked"
         } else {
             status

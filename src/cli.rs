@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 
-use crate::duration::Span;
-use crate::error::Error;
-use crate::policy::{IpAllow, Origin, RateLimit, Scope, TextKind};
-use crate::token::{self, Prefix, TokenId};
+use tokman::duration::Span;
+use tokman::error::Error;
+use tokman::policy::{IpAllow, Origin, RateLimit, Scope, TextKind};
+use tokman::token::{self, Prefix, TokenId};
 
 /// The exit-code table, written once: used by `--help` and the man page.
 macro_rules! exit_codes {
@@ -61,7 +61,8 @@ macro_rules! verify_exit_codes {
     };
 }
 
-/// The exit codes of `verify`, for its man page.
+/// The exit codes of `verify` (its help carries them), for the test that they match the codes.
+#[cfg(test)]
 pub fn verify_exit_codes_text() -> &'static str {
     verify_exit_codes!()
 }
@@ -565,7 +566,7 @@ fn parse_ip_allow(s: &str) -> Result<IpAllow, Error> {
 }
 
 fn parse_ip(s: &str) -> Result<std::net::IpAddr, Error> {
-    crate::policy::parse_ip(s)
+    tokman::policy::parse_ip(s)
 }
 
 fn parse_origin(s: &str) -> Result<Origin, Error> {
@@ -573,23 +574,23 @@ fn parse_origin(s: &str) -> Result<Origin, Error> {
 }
 
 fn parse_user(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_user(s)
+    tokman::policy::normalize_user(s)
 }
 
 fn parse_name(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("name", s, 256, TextKind::Name)
+    tokman::policy::normalize_text("name", s, 256, TextKind::Name)
 }
 
 fn parse_label(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("label", s, 256, TextKind::Name)
+    tokman::policy::normalize_text("label", s, 256, TextKind::Name)
 }
 
 fn parse_description(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("description", s, 4096, TextKind::Free)
+    tokman::policy::normalize_text("description", s, 4096, TextKind::Free)
 }
 
 fn parse_reason(s: &str) -> Result<String, Error> {
-    crate::policy::normalize_text("reason", s, 1024, TextKind::Name)
+    tokman::policy::normalize_text("reason", s, 1024, TextKind::Name)
 }
 
 fn parse_limit(s: &str) -> Result<usize, Error> {

@@ -16,11 +16,11 @@ use std::path::PathBuf;
 
 use crate::cli::Global;
 use crate::cmd::{say, warn};
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
-use crate::key_file;
 use crate::prompt::{self, Prompter};
-use crate::store::{self, Location, Store, Unlock, Unlocked};
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Result};
+use tokman::key_file;
+use tokman::store::{self, Location, Store, Unlock, Unlocked};
 
 /// How many passphrases a person may type at the prompt before the command gives up, as sudo.
 pub const PROMPT_TRIES: u32 = 3;
@@ -80,7 +80,6 @@ impl UnlockSource {
 pub struct Terminal {
     pub stdin: bool,
     pub stdout: bool,
-    pub stderr: bool,
 }
 
 #[derive(Debug)]
@@ -103,7 +102,6 @@ impl Config {
         let terminal = Terminal {
             stdin: std::io::stdin().is_terminal(),
             stdout: std::io::stdout().is_terminal(),
-            stderr: std::io::stderr().is_terminal(),
         };
         Config::from_parts(global, |name| std::env::var_os(name), terminal)
     }
@@ -256,7 +254,8 @@ impl Config {
             return e;
         };
         let source = self.unlock.describe();
-        let message = if message.starts_with("this store has no") {
+        let no_slot = message.starts_with("this store has no");
+        let message = if no_slot {
             format!(
                 "{source} cannot unlock this store: it {}",
                 &message["this store ".len()..]
@@ -265,6 +264,13 @@ impl Config {
             format!("{source} does not unlock this store")
         };
         let hint = match self.unused_sources.as_slice() {
+            // The library says what would unlock it; these are the ways to give that here.
+            [] if no_slot => Some(
+                "unlock it another way: --key-file, --passphrase-file or TOKMAN_PASSPHRASE; `tokman key list` shows its slots".into(),
+            ),
+            [] if matches!(self.unlock, UnlockSource::PassphraseFile(_) | UnlockSource::PassphraseEnv(_)) => Some(
+                "check where it came from: --passphrase-file, TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE or the prompt".into(),
+            ),
             [] => hint,
             others => Some(format!(
                 "{} {} set too, but not used: {} comes first",

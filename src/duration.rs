@@ -165,7 +165,7 @@ mod tests {
             "1_000s", "1é", "\u{0}1d", "1d\u{0}",
         ] {
             let e = Span::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad:?}");
             assert!(
                 e.to_string().contains("expected a whole number and a unit"),
                 "{e}"
@@ -177,12 +177,12 @@ mod tests {
         );
         for zero in ["0s", "0d", "000m"] {
             let e = Span::parse(zero).unwrap_err();
-            assert_eq!(e.exit_code(), 2);
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
             assert!(e.to_string().ends_with("must be greater than zero"), "{e}");
         }
         for long in ["36501d", "876001h", "3153600001s", "99999999999999999999d"] {
             let e = Span::parse(long).unwrap_err();
-            assert_eq!(e.exit_code(), 2);
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
             assert!(e.to_string().ends_with("too long: at most 36500d"), "{e}");
         }
     }

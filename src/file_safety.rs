@@ -135,7 +135,7 @@ mod unix {
                     meta.uid()
                 ),
                 Some(format!(
-                    "keep the store in a directory of your own (pass --store PATH), or make this one yours: `sudo chown {me} {}`",
+                    "keep the store in a directory of your own, or make this one yours: `sudo chown {me} {}`",
                     dir.display()
                 )),
             ));
@@ -151,11 +151,11 @@ mod unix {
                 ),
                 // A sticky directory is shared on purpose (`/tmp`): never suggest opening it up.
                 Some(if mode & 0o1000 != 0 {
-                    "keep the store in a private directory: `mkdir -m 700 DIR`, then pass --store DIR/store.db"
+                    "keep the store in a private directory: `mkdir -m 700 DIR`, and the store in it as DIR/store.db"
                         .to_owned()
                 } else {
                     format!(
-                        "run `chmod go-w {}`, or keep the store in a private directory (pass --store PATH)",
+                        "run `chmod go-w {}`, or keep the store in a private directory",
                         dir.display()
                     )
                 }),
@@ -268,7 +268,7 @@ mod tests {
         check_new_store_dir(dir.path()).unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
         let e = check_store_files(&store).unwrap_err();
-        assert_eq!(e.exit_code(), 10);
+        assert_eq!(e.kind(), crate::error::ErrorKind::StoreUnavailable);
         assert!(e.to_string().contains("others"), "{e}");
         assert!(check_new_store_dir(dir.path()).is_err());
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();

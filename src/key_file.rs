@@ -40,7 +40,7 @@ fn not_a_key_file(path: &Path, why: &str) -> Error {
     locked(
         format!("{} is not a tokman key file: {why}", path.display()),
         Some(
-            "key files are made by `tokman init --new-key-file` or `tokman key add-file`; check --key-file / TOKMAN_KEY_FILE"
+            "key files are made by `tokman init --new-key-file` or `tokman key add-file`; check which file was given"
                 .into(),
         ),
     )
@@ -404,7 +404,7 @@ mod tests {
         let tmp = staged.tmp_path().to_path_buf();
         fs::write(&target, "someone else's").unwrap();
         let e = staged.publish("slot 2").unwrap_err();
-        assert_eq!(e.exit_code(), 7);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Conflict);
         let msg = e.to_string();
         assert!(
             msg.contains("slot 2") && msg.contains(&*tmp.to_string_lossy()),
@@ -416,7 +416,10 @@ mod tests {
         chmod(&tmp, 0o600);
         assert_eq!(*read_key_file(&tmp).unwrap().encode(), *key.encode());
         // An existing target is refused before anything is written.
-        assert_eq!(stage(&target, &key).err().map(|e| e.exit_code()), Some(7));
+        assert_eq!(
+            stage(&target, &key).err().map(|e| e.kind()),
+            Some(crate::error::ErrorKind::Conflict)
+        );
     }
 
     #[cfg(unix)]
@@ -442,7 +445,7 @@ mod tests {
             text[..20].to_owned(),
         ] {
             let e = ok(bad.as_bytes()).expect_err("refused");
-            assert_eq!(e.exit_code(), 11);
+            assert_eq!(e.kind(), crate::error::ErrorKind::Locked);
         }
         let e = read_key_file(dir.path()).expect_err("a directory");
         assert!(e.to_string().contains("not a regular file"), "{e}");
@@ -459,7 +462,7 @@ mod tests {
         assert_eq!(slot_kdf_params(1, None).unwrap(), None);
         for (m, t, p) in [(4 * 1024 * 1024, 3, 1), (65536, 11, 1), (65536, 3, 17)] {
             let e = slot_kdf_params(4, Some(&text(m, t, p))).unwrap_err();
-            assert_eq!(e.exit_code(), 12);
+            assert_eq!(e.kind(), crate::error::ErrorKind::Corrupt);
             assert!(e.to_string().contains("slot 4"), "{e}");
         }
         assert!(slot_kdf_params(1, Some(&text(1024 * 1024, 10, 16))).is_ok());

@@ -1,22 +1,23 @@
 //! tokman: issue, verify, rotate and revoke API tokens from a local encrypted store.
 //!
-//! The library holds the rules and the store; the `tokman` binary is a thin shell over
-//! [`cmd::run`]. Layers, from the inside out:
+//! The library holds the rules and the store, and knows nothing of any front end: no flags, no
+//! exit codes, no terminal. The `tokman` binary (`src/main.rs` and the command-line modules it
+//! declares beside it: `cli`, `cmd`, `config`, `prompt`, `render`, `manpage`) is one front end
+//! over it. Layers, from the inside out:
 //! - [`lifecycle`]: the rules, pure functions of records and `now`;
 //! - [`token`], [`duration`], [`policy`]: the values users type, parsed strictly;
 //! - [`crypto`]: the only door to encryption, key derivation and MACs;
 //! - [`integrity`]: the root over the whole state and its token tree, free of SQL;
-//! - [`store`]: SQLite, sealed rows, unlock slots, the root and the audit chain;
+//! - [`store`]: sealed rows, unlock slots, the root and the audit chain, over one storage seam
+//!   that SQLite and PostgreSQL implement;
 //! - [`file_safety`], [`key_file`]: who may touch the store's files, and reading what unlocks it;
-//! - [`ops`]: each command's transaction, joining rules and store;
-//! - [`cli`], [`config`], [`prompt`], [`render`], [`cmd`]: the command line;
-//! - [`manpage`]: man pages and completion scripts generated from [`cli`].
+//! - [`service`]: the one door to an unlocked store, an operation per method, joining rules
+//!   and store;
+//! - [`scan`]: finding tokens in files, trees and staged changes;
+//! - [`text`]: times and the one escaper for text shown to people.
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod cli;
-pub mod cmd;
-pub mod config;
 pub mod crypto;
 pub mod duration;
 pub mod error;
@@ -24,12 +25,9 @@ pub mod file_safety;
 pub mod integrity;
 pub mod key_file;
 pub mod lifecycle;
-pub mod manpage;
-pub mod ops;
 pub mod policy;
-pub mod prompt;
-pub mod render;
 pub mod scan;
+pub mod service;
 pub mod store;
 pub mod text;
 pub mod token;

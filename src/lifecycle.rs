@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::Span;
-use crate::error::{Error, Result};
+use crate::error::{Error, Lifetime, Result};
 use crate::policy::{IpAllow, Origin, RateLimit, Scope, missing_scope};
 use crate::token::TokenId;
 
@@ -114,10 +114,11 @@ impl Settings {
     /// `init --max-lifetime` may shorten the 180-day maximum, never lengthen it.
     pub fn check(&self) -> Result<()> {
         if self.max_lifetime > MAX_LIFETIME {
-            return Err(Error::usage(format!(
-                "--max-lifetime {} is over the limit of {MAX_LIFETIME}",
-                self.max_lifetime
-            )));
+            return Err(Error::TooLong {
+                what: Lifetime::StoreMaximum,
+                asked: self.max_lifetime,
+                max: MAX_LIFETIME,
+            });
         }
         Ok(())
     }
@@ -141,16 +142,11 @@ pub struct Request {
 pub fn expiry(settings: &Settings, expires_in: Option<Span>, now: Timestamp) -> Result<Timestamp> {
     let lifetime = match expires_in {
         Some(span) if span > settings.max_lifetime => {
-            return Err(Error::usage_hint(
-                format!(
-                    "--expires-in {span} is longer than this store's maximum token lifetime of {}",
-                    settings.max_lifetime
-                ),
-                format!(
-                    "use --expires-in {} or less; tokens always expire",
-                    settings.max_lifetime
-                ),
-            ));
+            return Err(Error::TooLong {
+                what: Lifetime::Token,
+                asked: span,
+                max: settings.max_lifetime,
+            });
         }
         Some(span) => span,
         None => settings.max_lifetime,
@@ -292,7 +288,7 @@ pub struct Check {
     pub user: Option<String>,
 }
 
-/// The verdict of `verify`, with its exit code and `outcome` name.
+/// The verdict of `verify`, with its `outcome` name; a front end maps it to its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -306,16 +302,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Outcome::Valid => 0,
-            Outcome::Invalid | Outcome::Malformed => 1,
-            Outcome::Expired => 3,
-            Outcome::Revoked => 4,
-            Outcome::Denied => 5,
-            Outcome::RateLimited => 6,
-        }
-    }
+    /// Every outcome, for a front end's tests that its mapping covers them all.
+    pub const ALL: [Outcome; 7] = [
+        Outcome::Valid,
+        Outcome::Invalid,
+        Outcome::Malformed,
+        Outcome::Expired,
+        Outcome::Revoked,
+        Outcome::Denied,
+        Outcome::RateLimited,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -330,11 +326,23 @@ impl Outcome {
     }
 }
 
+/// What a request left out that a token's allow-list needs (a denial fails closed): a front
+/// end says how to give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The client's address.
+    Ip,
+    /// The request's origin.
+    Origin,
+}
+
 /// A decision on a known token whose secret matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub outcome: Outcome,
     pub reason: String,
+    /// For a denial because the request gave no address or origin: which.
+    pub missing: Option<Missing>,
     /// The usage to store when the token is accepted; `None` when refused (a refused attempt
     /// counts toward no limit and no `use_count`).
     pub usage: Option<Usage>,
@@ -348,6 +356,7 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
     let refuse = |outcome, reason: String| Decision {
         outcome,
         reason,
+        missing: None,
         usage: None,
         retry_at: None,
     };
@@ -363,13 +372,17 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
         }
         Status::Active => {}
     }
-    if let Some(reason) = denial(record, check) {
-        return refuse(Outcome::Denied, reason);
+    if let Some((reason, missing)) = denial(record, check) {
+        return Decision {
+            missing,
+            ..refuse(Outcome::Denied, reason)
+        };
     }
     match count_use(record, usage, now) {
         Ok(next) => Decision {
             outcome: Outcome::Valid,
             reason: format!("{} is valid", record.id),
+            missing: None,
             usage: Some(next),
             retry_at: None,
         },
@@ -380,27 +393,27 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
     }
 }
 
-/// Why a valid token may not be used for this request, if it may not. Allow-lists fail
-/// closed: a token with a list needs the matching `--ip`/`--origin` to be given.
-fn denial(record: &Record, check: &Check) -> Option<String> {
+/// Why a valid token may not be used for this request, if it may not, and what the request
+/// left out when that is why. Allow-lists fail closed: a token with a list needs the matching
+/// address or origin to be given.
+fn denial(record: &Record, check: &Check) -> Option<(String, Option<Missing>)> {
+    let id = &record.id;
     if let Some(user) = &check.user
         && *user != record.user
     {
-        return Some(format!("{} belongs to another user", record.id));
+        return Some((format!("{id} belongs to another user"), None));
     }
     if let Some(scope) = missing_scope(&record.scopes, &check.scopes) {
-        return Some(format!("{} lacks the scope `{scope}`", record.id));
+        return Some((format!("{id} lacks the scope `{scope}`"), None));
     }
     if !record.allowed_ips.is_empty() {
         match check.ip {
             None => {
-                return Some(format!(
-                    "{} is limited to certain IP addresses; pass --ip",
-                    record.id
-                ));
+                let reason = format!("{id} is limited to certain IP addresses and none was given");
+                return Some((reason, Some(Missing::Ip)));
             }
             Some(ip) if !record.allowed_ips.iter().any(|net| net.contains(ip)) => {
-                return Some(format!("{} is not allowed from {ip}", record.id));
+                return Some((format!("{id} is not allowed from {ip}"), None));
             }
             Some(_) => {}
         }
@@ -408,13 +421,11 @@ fn denial(record: &Record, check: &Check) -> Option<String> {
     if !record.allowed_origins.is_empty() {
         match &check.origin {
             None => {
-                return Some(format!(
-                    "{} is limited to certain origins; pass --origin",
-                    record.id
-                ));
+                let reason = format!("{id} is limited to certain origins and none was given");
+                return Some((reason, Some(Missing::Origin)));
             }
             Some(origin) if !record.allowed_origins.contains(origin) => {
-                return Some(format!("{} is not allowed from origin {origin}", record.id));
+                return Some((format!("{id} is not allowed from origin {origin}"), None));
             }
             Some(_) => {}
         }
@@ -463,6 +474,7 @@ fn count_use(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::policy::Per;
 
     const DAY: i64 = 24 * 3600;
@@ -511,8 +523,11 @@ mod tests {
         );
         assert_eq!(expiry(&s, Some(MAX_LIFETIME), T0).unwrap(), T0 + 180 * DAY);
         let err = expiry(&s, Some(Span::from_secs(181 * DAY)), T0).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("180d"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(
+            err.to_string(),
+            "a lifetime of 181d is over this store's maximum of 180d"
+        );
         let short = Settings {
             max_lifetime: Span::from_secs(30 * DAY),
             ..Settings::default()
@@ -521,8 +536,8 @@ mod tests {
         assert_eq!(
             expiry(&short, Some(Span::from_secs(31 * DAY)), T0)
                 .unwrap_err()
-                .exit_code(),
-            2
+                .kind(),
+            ErrorKind::Usage
         );
     }
 
@@ -532,7 +547,7 @@ mod tests {
             max_lifetime: Span::from_secs(181 * DAY),
             ..Settings::default()
         };
-        assert_eq!(s.check().unwrap_err().exit_code(), 2);
+        assert_eq!(s.check().unwrap_err().kind(), ErrorKind::Usage);
         assert!(Settings::default().check().is_ok());
     }
 
@@ -541,7 +556,7 @@ mod tests {
         let r = alice();
         assert_eq!(may_issue(None, T0).unwrap(), Holder::Free);
         let err = may_issue(Some(&r), T0 + 1).unwrap_err();
-        assert_eq!(err.exit_code(), 7);
+        assert_eq!(err.kind(), ErrorKind::Conflict);
         assert!(err.to_string().contains("tm_aaaaaaaaaaaa"));
         assert_eq!(may_issue(Some(&r), r.expires_at).unwrap(), Holder::Retire);
         let mut revoked = r.clone();
@@ -629,12 +644,12 @@ mod tests {
         let expired_at = r.expires_at;
         let before = r.clone();
         let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, expired_at).unwrap_err();
-        assert_eq!(err.exit_code(), 3);
+        assert_eq!(err.kind(), ErrorKind::Expired);
         assert_eq!(r, before);
         revoke(&mut r, None, T0 + 1);
         let before = r.clone();
         let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, T0 + 2).unwrap_err();
-        assert_eq!(err.exit_code(), 4);
+        assert_eq!(err.kind(), ErrorKind::Revoked);
         assert_eq!(r, before);
         let mut fresh = alice();
         let before = fresh.clone();
@@ -642,8 +657,8 @@ mod tests {
         assert_eq!(
             rotate(&s, &mut fresh, id("tm_bbbbbbbbbbbb"), too_long, T0)
                 .unwrap_err()
-                .exit_code(),
-            2
+                .kind(),
+            ErrorKind::Usage
         );
         assert_eq!(fresh, before, "a failed rotate leaves the old token valid");
     }
@@ -773,12 +788,10 @@ mod tests {
                 ..good.clone()
             },
         ];
-        for c in cases {
-            assert_eq!(
-                decide(&r, &Usage::default(), &c, T0).outcome,
-                Outcome::Denied,
-                "{c:?}"
-            );
+        let missing = [Some(Missing::Ip), Some(Missing::Origin), None, None, None];
+        for (c, missing) in cases.into_iter().zip(missing) {
+            let d = decide(&r, &Usage::default(), &c, T0);
+            assert_eq!((d.outcome, d.missing), (Outcome::Denied, missing), "{c:?}");
         }
         let right_user = Check {
             user: Some("alice".into()),

@@ -8,9 +8,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokman::cli::Cli;
-use tokman::cmd::write_stderr;
-use tokman::{Error, cmd};
+use cli::Cli;
+use cmd::write_stderr;
+use tokman::Error;
+
+mod cli;
+mod cmd;
+mod config;
+mod exit;
+mod manpage;
+mod prompt;
+mod render;
 
 /// A core dump would write the unlocked master key and any token being issued to disk: turn
 /// them off (soft and hard limit) before anything is read. Failure is harmless and ignored.
@@ -67,7 +75,7 @@ fn main() -> ExitCode {
                 text.push_str(&format!("hint: {hint}\n"));
             }
             write_stderr(&text);
-            ExitCode::from(exit_byte(e.exit_code()))
+            ExitCode::from(exit_byte(exit::of_error(e.kind())))
         }
     }
 }

@@ -14,6 +14,7 @@ use crate::cli::{Cli, environment_text, exit_codes_text};
 
 /// Every man page: `(file name, roff)`, `tokman.1` first, then one page per subcommand and per
 /// `key` sub-subcommand (`tokman-generate.1`, `tokman-key-add-file.1`, …).
+#[allow(dead_code)] // `tokman` prints completions; tests/generated.rs writes the pages
 pub fn render_all() -> Vec<(String, Vec<u8>)> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
@@ -32,6 +33,7 @@ fn subcommand_pages(parent: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) 
 /// Every completion script: `(file name, script)`, under the names clap_complete gives them
 /// (`tokman.bash`, `_tokman` for zsh, `tokman.fish`, `tokman.elv`, `_tokman.ps1`). The same
 /// bytes `tokman completions SHELL` prints.
+#[allow(dead_code)] // for tests/generated.rs, which checks the checked-in scripts
 pub fn completions_all() -> Vec<(String, Vec<u8>)> {
     use clap::ValueEnum;
     clap_complete::Shell::value_variants()

@@ -521,7 +521,7 @@ mod tests {
             " a",
         ] {
             let e = Scope::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad:?}");
             assert!(e.to_string().starts_with("invalid scope `"), "{e}");
         }
         let s: Scope = serde_json::from_str("\"posts:read\"").unwrap();
@@ -606,7 +606,7 @@ mod tests {
             "١/s",
         ] {
             let e = RateLimit::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(e.to_string().starts_with("invalid rate limit `"), "{e}");
         }
         assert!(
@@ -676,7 +676,7 @@ mod tests {
             "010.0.0.1",
         ] {
             let e = IpAllow::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(
                 e.to_string().starts_with("invalid IP allow-list entry `"),
                 "{e}"
@@ -695,7 +695,7 @@ mod tests {
         assert_eq!(parse_ip("127.0.0.1").unwrap(), ip("127.0.0.1"));
         for bad in ["", "1.2.3", "1.2.3.4/32", "localhost", "::ffff:1.2.3.4.5"] {
             let e = parse_ip(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(e.to_string().starts_with("invalid IP address `"), "{e}");
         }
     }
@@ -761,7 +761,7 @@ mod tests {
             &format!("https://{}.com", "a".repeat(64)),
         ] {
             let e = Origin::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(e.to_string().starts_with("invalid origin `"), "{e}");
         }
         let back: Origin = serde_json::from_str("\"HTTPS://A.example:443\"").unwrap();
@@ -801,7 +801,7 @@ mod tests {
             ("\u{feff}a", "U+FEFF"),
         ] {
             let e = user(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad:?}");
             let text = e.to_string();
             assert!(text.starts_with("invalid user name `"), "{text}");
             assert!(text.contains(cp), "{bad:?}: {text}");
@@ -811,7 +811,11 @@ mod tests {
             );
         }
         for bad in ["", &"x".repeat(257), &"é".repeat(129)] {
-            assert_eq!(user(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+            assert_eq!(
+                user(bad).unwrap_err().kind(),
+                crate::error::ErrorKind::Usage,
+                "{bad:?}"
+            );
         }
         // Descriptions: inner newlines and tabs and emoji joiners are fine, the rest as for names.
         let free = |s: &str| normalize_text("description", s, 40, TextKind::Free);
@@ -826,7 +830,11 @@ mod tests {
             "a\u{200b}b",
             "",
         ] {
-            assert_eq!(free(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+            assert_eq!(
+                free(bad).unwrap_err().kind(),
+                crate::error::ErrorKind::Usage,
+                "{bad:?}"
+            );
         }
         let e = normalize_text("name", "deploy-bot!", 10, TextKind::Name).unwrap_err();
         assert_eq!(

@@ -10,8 +10,8 @@ use std::io;
 use dialoguer::console::Term;
 use zeroize::Zeroizing;
 
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Result};
 
 pub trait Prompter {
     /// An existing passphrase, hidden; asked again (saying why) while empty.

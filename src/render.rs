@@ -9,10 +9,10 @@
 use comfy_table::{Color, Table};
 use serde_json::{Value, json};
 
-use crate::audit::Entry;
-use crate::lifecycle::{Record, Status, Timestamp, Usage};
-use crate::store::SlotInfo;
-pub use crate::text::{escape, escape_description, for_stderr, is_format, rfc3339};
+use tokman::audit::Entry;
+use tokman::lifecycle::{Record, Status, Timestamp, Usage};
+use tokman::store::SlotInfo;
+pub use tokman::text::{escape, escape_description, for_stderr, rfc3339};
 
 mod fit;
 
@@ -255,7 +255,7 @@ pub fn token_details(r: &Record, u: &Usage, now: Timestamp, width: Option<u16>) 
         }
     };
     let when = |t: Timestamp| Shown::parts(vec![rfc3339(t), format!("({})", relative(t, now))]);
-    let id = |i: Option<&crate::token::TokenId>| Shown::whole(i.map_or("-", |i| i.as_str()));
+    let id = |i: Option<&tokman::token::TokenId>| Shown::whole(i.map_or("-", |i| i.as_str()));
     let rows: Vec<(&str, Shown)> = vec![
         ("id", Shown::whole(r.id.as_str())),
         ("user", Shown::words(escape(&r.user))),
@@ -603,18 +603,18 @@ mod tests {
     const NOW: Timestamp = 1_800_000_000;
 
     fn record(id: &str, user: &str, scopes: &[&str]) -> Record {
-        use crate::lifecycle::{Request, Settings, issue};
+        use tokman::lifecycle::{Request, Settings, issue};
         let req = Request {
             user: user.into(),
             name: Some("ci deploy".into()),
             scopes: scopes
                 .iter()
-                .map(|s| crate::policy::Scope::parse(s).unwrap())
+                .map(|s| tokman::policy::Scope::parse(s).unwrap())
                 .collect(),
-            expires_in: Some(crate::duration::Span::parse("30d").unwrap()),
+            expires_in: Some(tokman::duration::Span::parse("30d").unwrap()),
             ..Request::default()
         };
-        let id = crate::token::TokenId::parse(id).unwrap();
+        let id = tokman::token::TokenId::parse(id).unwrap();
         issue(&Settings::default(), req, id, NOW - 3600).unwrap()
     }
 
@@ -791,10 +791,10 @@ mod tests {
 
     #[test]
     fn the_token_box_shows_policy_only_when_there_is_some() {
-        use crate::lifecycle::{Request, Settings, issue};
-        use crate::policy::{IpAllow, Origin, RateLimit};
+        use tokman::lifecycle::{Request, Settings, issue};
+        use tokman::policy::{IpAllow, Origin, RateLimit};
         let now = 1_800_000_000;
-        let id = crate::token::TokenId::parse("tm_aaaaaaaaaaaa").unwrap();
+        let id = tokman::token::TokenId::parse("tm_aaaaaaaaaaaa").unwrap();
         let mut req = Request {
             user: "alice".into(),
             ..Request::default()

@@ -192,8 +192,22 @@ impl Store {
         let rows: Vec<&SlotRow> = self.slots.iter().filter(|s| s.kind == kind).collect();
         if rows.is_empty() {
             return Err(Error::locked(
-                format!("this store has no {} slot", if kind == "keyfile" { "key-file" } else { "passphrase" }),
-                Some("unlock it another way: --key-file, --passphrase-file or TOKMAN_PASSPHRASE; `tokman key list` shows its slots".into()),
+                format!(
+                    "this store has no {} slot",
+                    if kind == "keyfile" {
+                        "key-file"
+                    } else {
+                        "passphrase"
+                    }
+                ),
+                Some(format!(
+                    "unlock it with {} instead; `tokman key list` shows its slots",
+                    if kind == "keyfile" {
+                        "a passphrase"
+                    } else {
+                        "a key file"
+                    }
+                )),
             ));
         }
         for row in rows {
@@ -211,19 +225,19 @@ impl Store {
             ),
             Unlock::Passphrase(_) => Error::locked(
                 "wrong passphrase",
-                Some("check where it came from: --passphrase-file, TOKMAN_PASSPHRASE_FILE, TOKMAN_PASSPHRASE or the prompt".into()),
+                Some("check where the passphrase came from".into()),
             ),
         })
     }
 
     /// Start a write transaction: it takes the store's write lock up front, so two commands
     /// never both read and then fight to write.
-    pub fn write<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
+    pub(crate) fn write<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
         self.begin(unlocked, Mode::Write)
     }
 
     /// Start a read transaction: a consistent snapshot for `list`, `inspect` and `audit`.
-    pub fn read<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
+    pub(crate) fn read<'a>(&'a mut self, unlocked: &'a Unlocked) -> Result<Tx<'a>> {
         self.begin(unlocked, Mode::Read)
     }
 
@@ -511,7 +525,7 @@ fn new_slot_row(
 }
 
 /// A transaction on an unlocked store. Dropped without [`Tx::commit`], it rolls back.
-pub struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     db: RefCell<Box<dyn Txn + 'a>>,
     keys: &'a Keys,
     slot: i64,
@@ -650,11 +664,6 @@ impl<'a> Tx<'a> {
 }
 
 impl Tx<'_> {
-    /// The slot that unlocked the store, recorded with every event.
-    pub fn slot(&self) -> i64 {
-        self.slot
-    }
-
     /// Commit, first sealing a new root over what changed: the token tree is updated along
     /// the changed buckets' paths, after proving that the values it builds on hash to the old
     /// root (so a forged node or row is refused, never laundered into the new root).
@@ -915,16 +924,6 @@ impl Tx<'_> {
         let ix = self.keys.user_index(user);
         let raw = self.db.borrow_mut().active_token(&ix)?;
         raw.map(|raw| self.checked_token(raw)).transpose()
-    }
-
-    /// Every token, or every token of one user, opened.
-    pub fn tokens(&self, user: Option<&str>) -> Result<Vec<Stored>> {
-        let mut out = Vec::new();
-        self.each_token(user, |s| {
-            out.push(s);
-            Ok(())
-        })?;
-        Ok(out)
     }
 
     /// Every token, or every token of one user, opened and handed to `f` one at a time: memory

@@ -514,7 +514,7 @@ mod tests {
             "é",
         ] {
             let e = Prefix::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(e.to_string().starts_with("invalid prefix `"), "{e}");
         }
         assert_eq!("acme".parse::<Prefix>().unwrap().to_string(), "acme");
@@ -535,7 +535,7 @@ mod tests {
             "TM_4f7k2m9q0xyz",
         ] {
             let e = TokenId::parse(bad).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{bad}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::Usage, "{bad}");
             assert!(e.to_string().contains(&format!("`{bad}`")), "{e}");
             assert_eq!(e.hint(), Some("a token id looks like tm_4f7k2m9q0xyz"));
         }

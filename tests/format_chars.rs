@@ -96,12 +96,12 @@ fn ok(r: Run) -> Run {
     r
 }
 
-fn open(env: &Env) -> (tokman::store::Store, tokman::store::Unlocked) {
+fn open(env: &Env) -> tokman::service::Service {
     use tokman::store::{Durability, Location, Store, Unlock, read_key_file};
     let key = read_key_file(env.key.as_ref().unwrap()).unwrap();
     let mut store = Store::open(&Location::Sqlite(env.store.clone()), Durability::Full).unwrap();
     let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
-    (store, unlocked)
+    tokman::service::Service::new(store, unlocked)
 }
 
 fn now() -> i64 {
@@ -110,33 +110,32 @@ fn now() -> i64 {
 
 /// Issue a token through the library, bypassing the command line's name rules; its id.
 fn legacy_generate(env: &Env, user: &str, name: Option<&str>, description: Option<&str>) -> String {
-    let (mut store, unlocked) = open(env);
+    let mut service = open(env);
     let request = tokman::lifecycle::Request {
         user: user.into(),
         name: name.map(Into::into),
         description: description.map(Into::into),
         ..Default::default()
     };
-    let issued = tokman::ops::generate(&mut store, &unlocked, request, now()).unwrap();
+    let issued = service.generate(request, now()).unwrap();
     issued.record.id.to_string()
 }
 
 fn legacy_revoke(env: &Env, id: &str, reason: &str) {
-    let (mut store, unlocked) = open(env);
-    let which = tokman::ops::Which::Id(tokman::token::TokenId::parse(id).unwrap());
-    tokman::ops::revoke(&mut store, &unlocked, &which, Some(reason.into()), now()).unwrap();
+    let mut service = open(env);
+    let which = tokman::service::Which::Id(tokman::token::TokenId::parse(id).unwrap());
+    service.revoke(&which, Some(reason.into()), now()).unwrap();
 }
 
 fn legacy_label(env: &Env, label: &str) {
     use tokman::crypto::KeyFileKey;
-    use tokman::store::{NewSlot, Unlock, read_key_file};
-    let (mut store, unlocked) = open(env);
+    use tokman::store::{Unlock, read_key_file};
+    let mut service = open(env);
     let current = Unlock::KeyFile(read_key_file(env.key.as_ref().unwrap()).unwrap());
-    let tx = store.write(&unlocked).unwrap();
     let new = KeyFileKey::generate();
-    tx.add_slot(&current, NewSlot::KeyFile(&new), Some(label), now())
+    service
+        .add_key_file(&current, &new, Some(label), now())
         .unwrap();
-    tx.commit().unwrap();
 }
 
 #[test]

@@ -7,7 +7,17 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use clap::{CommandFactory, ValueEnum};
 use clap_complete::{Generator, Shell};
-use tokman::cli::Cli;
+
+// The command line lives in the binary crate; the two modules that define and render it are
+// compiled into this test too, so it checks exactly what `tokman` itself generates.
+#[allow(dead_code)]
+#[path = "../src/cli.rs"]
+mod cli;
+#[allow(dead_code)]
+#[path = "../src/manpage.rs"]
+mod manpage;
+
+use cli::Cli;
 
 const REWRITE: &str = "UPDATE_GENERATED=1 cargo test --test generated";
 
@@ -53,15 +63,12 @@ fn check_dir(dir: &Path, expected: &[(String, Vec<u8>)]) {
 
 #[test]
 fn completion_scripts_are_fresh() {
-    check_dir(
-        &root().join("completions"),
-        &tokman::manpage::completions_all(),
-    );
+    check_dir(&root().join("completions"), &manpage::completions_all());
 }
 
 #[test]
 fn man_pages_are_fresh() {
-    check_dir(&root().join("man"), &tokman::manpage::render_all());
+    check_dir(&root().join("man"), &manpage::render_all());
 }
 
 #[test]
@@ -80,7 +87,7 @@ fn completions_command_prints_the_checked_in_script_for_every_shell() {
         assert!(out.status.success(), "tokman completions {name} failed");
         assert_eq!(
             out.stdout,
-            tokman::manpage::completion(shell),
+            manpage::completion(shell),
             "tokman completions {name} differs from the generated script"
         );
         let file = root().join("completions").join(shell.file_name("tokman"));
@@ -97,10 +104,7 @@ fn completions_command_prints_the_checked_in_script_for_every_shell() {
 
 #[test]
 fn there_is_a_man_page_for_every_command_and_key_subcommand() {
-    let names: Vec<String> = tokman::manpage::render_all()
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names: Vec<String> = manpage::render_all().into_iter().map(|(n, _)| n).collect();
     for expected in [
         "tokman.1",
         "tokman-init.1",
@@ -129,7 +133,7 @@ fn there_is_a_man_page_for_every_command_and_key_subcommand() {
 
 #[test]
 fn the_main_man_page_has_exit_status_environment_and_files() {
-    let pages = tokman::manpage::render_all();
+    let pages = manpage::render_all();
     let main = String::from_utf8(pages[0].1.clone()).expect("utf-8");
     assert_eq!(pages[0].0, "tokman.1");
     for section in [
@@ -168,7 +172,7 @@ fn the_main_man_page_has_exit_status_environment_and_files() {
 
 #[test]
 fn subcommand_man_pages_carry_their_examples() {
-    for (name, page) in tokman::manpage::render_all().iter().skip(1) {
+    for (name, page) in manpage::render_all().iter().skip(1) {
         let page = String::from_utf8_lossy(page);
         assert!(page.contains(".SH EXAMPLES"), "{name} has no EXAMPLES");
         assert!(page.contains("tokman"), "{name}");

@@ -12,8 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::Check;
-use tokman::ops::{self, Filter};
+use tokman::service::{Filter, Service};
 use tokman::store::{Durability, Location, Store, Unlock};
 
 fn sibling(path: &Path, ext: &str) -> PathBuf {
@@ -682,19 +683,22 @@ fn pristine() -> &'static Pristine {
     })
 }
 
-fn open_mutated(bytes: &[u8]) -> Result<(), (i32, String)> {
+fn open_mutated(bytes: &[u8]) -> Result<(), (ErrorKind, String)> {
     let p = pristine();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     std::fs::write(&path, bytes).unwrap();
-    let code = |e: tokman::Error| (e.exit_code(), e.to_string());
+    let code = |e: tokman::Error| (e.kind(), e.to_string());
     let mut store =
         Store::open(&Location::Sqlite(path.clone()), Durability::Normal).map_err(code)?;
     let key = tokman::store::read_key_file(&p.key).map_err(code)?;
     let unlocked = store.unlock(&Unlock::KeyFile(key)).map_err(code)?;
-    ops::list(&mut store, &unlocked, &Filter::default(), 0).map_err(code)?;
+    let mut service = Service::new(store, unlocked);
+    service.list(&Filter::default(), 0).map_err(code)?;
     let presented = tokman::token::parse(&p.token).unwrap();
-    ops::verify(&mut store, &unlocked, &presented, &Check::default(), 0).map_err(code)?;
+    service
+        .verify(&presented, &Check::default(), 0)
+        .map_err(code)?;
     Ok(())
 }
 
@@ -714,8 +718,14 @@ proptest! {
         if let Some(cut) = cut {
             bytes.truncate(cut.index(bytes.len()));
         }
-        if let Err((code, message)) = open_mutated(&bytes) {
-            prop_assert!([10, 11, 12].contains(&code), "exit {}: {}", code, message);
+        if let Err((kind, message)) = open_mutated(&bytes) {
+            let store_errors = [
+                ErrorKind::StoreMissing,
+                ErrorKind::StoreUnavailable,
+                ErrorKind::Locked,
+                ErrorKind::Corrupt,
+            ];
+            prop_assert!(store_errors.contains(&kind), "{:?}: {}", kind, message);
         }
     }
 }

@@ -5,9 +5,10 @@
 use tokman::audit::Kind;
 use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::{Check, Outcome, Request, Settings, Status};
-use tokman::ops::{self, Filter, Which};
-use tokman::store::{Durability, Location, NewSlot, Store, Unlock, Unlocked};
+use tokman::service::{Filter, Service, Which};
+use tokman::store::{Durability, Location, NewSlot, Store, Unlock};
 use tokman::token::{self, Prefix};
 
 const T0: i64 = 1_800_000_000;
@@ -15,8 +16,7 @@ const DAY: i64 = 86_400;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    store: Store,
-    unlocked: Unlocked,
+    service: Service,
 }
 
 fn fixture(settings: Settings) -> Fixture {
@@ -36,8 +36,7 @@ fn fixture(settings: Settings) -> Fixture {
     let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
     Fixture {
         _dir: dir,
-        store,
-        unlocked,
+        service: Service::new(store, unlocked),
     }
 }
 
@@ -51,30 +50,28 @@ fn request(user: &str) -> Request {
 impl Fixture {
     fn verify(&mut self, token: &str, now: i64) -> Outcome {
         let presented = token::parse(token).unwrap();
-        ops::verify(
-            &mut self.store,
-            &self.unlocked,
-            &presented,
-            &Check::default(),
-            now,
-        )
-        .unwrap()
-        .outcome
+        self.service
+            .verify(&presented, &Check::default(), now)
+            .unwrap()
+            .outcome
     }
 }
 
 #[test]
 fn a_token_expires_at_the_instant_and_then_steps_aside() {
     let mut f = fixture(Settings::default());
-    let issued = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0).unwrap();
+    let issued = f.service.generate(request("alice"), T0).unwrap();
     let token = issued.token.expose().to_owned();
     assert_eq!(issued.record.expires_at, T0 + 180 * DAY);
     assert_eq!(f.verify(&token, T0 + 180 * DAY - 1), Outcome::Valid);
     assert_eq!(f.verify(&token, T0 + 180 * DAY), Outcome::Expired);
     // While active it blocks a second token; once expired it does not.
-    let err = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + DAY).unwrap_err();
-    assert_eq!(err.exit_code(), 7);
-    let next = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0 + 180 * DAY).unwrap();
+    let err = f.service.generate(request("alice"), T0 + DAY).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let next = f
+        .service
+        .generate(request("alice"), T0 + 180 * DAY)
+        .unwrap();
     assert_eq!(
         f.verify(next.token.expose(), T0 + 180 * DAY + 1),
         Outcome::Valid
@@ -89,47 +86,37 @@ fn a_shorter_store_maximum_is_the_default_and_the_ceiling() {
         ..Settings::default()
     };
     let mut f = fixture(settings);
-    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    let issued = f.service.generate(request("a"), T0).unwrap();
     assert_eq!(issued.record.expires_at, T0 + 7 * DAY);
     let mut long = request("b");
     long.expires_in = Some(Span::from_secs(8 * DAY));
     assert_eq!(
-        ops::generate(&mut f.store, &f.unlocked, long, T0)
-            .unwrap_err()
-            .exit_code(),
-        2
+        f.service.generate(long, T0).unwrap_err().kind(),
+        ErrorKind::Usage
     );
 }
 
 #[test]
 fn rotate_is_atomic_and_revocation_sticks() {
     let mut f = fixture(Settings::default());
-    let old = ops::generate(&mut f.store, &f.unlocked, request("alice"), T0).unwrap();
-    let (prev, new) = ops::rotate(
-        &mut f.store,
-        &f.unlocked,
-        &Which::User("alice".into()),
-        None,
-        T0 + 10,
-    )
-    .unwrap();
+    let old = f.service.generate(request("alice"), T0).unwrap();
+    let (prev, new) = f
+        .service
+        .rotate(&Which::User("alice".into()), None, T0 + 10)
+        .unwrap();
     assert_eq!(prev.id, old.record.id);
     assert_eq!(f.verify(old.token.expose(), T0 + 11), Outcome::Revoked);
     assert_eq!(f.verify(new.token.expose(), T0 + 11), Outcome::Valid);
     assert_eq!(new.record.expires_at, T0 + 10 + 180 * DAY);
     // A failed rotate (expires-in over the maximum) leaves the current token valid.
     let too_long = Some(Span::from_secs(365 * DAY));
-    let err = ops::rotate(
-        &mut f.store,
-        &f.unlocked,
-        &Which::Id(new.record.id.clone()),
-        too_long,
-        T0 + 20,
-    )
-    .unwrap_err();
-    assert_eq!(err.exit_code(), 2);
+    let err = f
+        .service
+        .rotate(&Which::Id(new.record.id.clone()), too_long, T0 + 20)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Usage);
     assert_eq!(f.verify(new.token.expose(), T0 + 21), Outcome::Valid);
-    let rows = ops::list(&mut f.store, &f.unlocked, &Filter::default(), T0 + 21).unwrap();
+    let rows = f.service.list(&Filter::default(), T0 + 21).unwrap();
     assert_eq!(rows.len(), 2);
 }
 
@@ -138,26 +125,21 @@ fn purge_deletes_what_expired_and_revoked_tokens_stay_dead() {
     let mut f = fixture(Settings::default());
     let mut short = request("a");
     short.expires_in = Some(Span::from_secs(60));
-    let a = ops::generate(&mut f.store, &f.unlocked, short, T0).unwrap();
-    let b = ops::generate(&mut f.store, &f.unlocked, request("b"), T0).unwrap();
-    ops::revoke(
-        &mut f.store,
-        &f.unlocked,
-        &Which::Id(b.record.id.clone()),
-        None,
-        T0 + 1,
-    )
-    .unwrap();
-    let c = ops::generate(&mut f.store, &f.unlocked, request("c"), T0).unwrap();
-    let dry = ops::purge(&mut f.store, &f.unlocked, true, true, T0 + 59).unwrap();
+    let a = f.service.generate(short, T0).unwrap();
+    let b = f.service.generate(request("b"), T0).unwrap();
+    f.service
+        .revoke(&Which::Id(b.record.id.clone()), None, T0 + 1)
+        .unwrap();
+    let c = f.service.generate(request("c"), T0).unwrap();
+    let dry = f.service.purge(true, true, T0 + 59).unwrap();
     assert_eq!(dry.ids, vec![b.record.id.clone()]);
-    let done = ops::purge(&mut f.store, &f.unlocked, true, false, T0 + 60).unwrap();
+    let done = f.service.purge(true, false, T0 + 60).unwrap();
     let mut expected = vec![a.record.id.clone(), b.record.id.clone()];
     expected.sort();
     assert_eq!(done.ids, expected);
     assert_eq!(f.verify(b.token.expose(), T0 + 61), Outcome::Invalid);
     assert_eq!(f.verify(c.token.expose(), T0 + 61), Outcome::Valid);
-    let left = ops::list(&mut f.store, &f.unlocked, &Filter::default(), T0 + 61).unwrap();
+    let left = f.service.list(&Filter::default(), T0 + 61).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].0.status(T0 + 61), Status::Active);
 }
@@ -170,14 +152,13 @@ fn purge_drops_old_audit_events_and_the_chain_stays_checkable() {
     };
     let mut f = fixture(settings);
     for (i, user) in ["a", "b", "c"].iter().enumerate() {
-        ops::generate(&mut f.store, &f.unlocked, request(user), T0 + i as i64).unwrap();
+        f.service.generate(request(user), T0 + i as i64).unwrap();
     }
-    let purged = ops::purge(&mut f.store, &f.unlocked, false, false, T0 + 40 * DAY).unwrap();
+    let purged = f.service.purge(false, false, T0 + 40 * DAY).unwrap();
     assert_eq!(purged.events_dropped, 4, "init and three generates");
-    let tx = f.store.read(&f.unlocked).unwrap();
-    let intact = tx.check_chain().unwrap();
-    assert_eq!(intact.events, 1);
-    let events = tx.events(None).unwrap();
+    let checked = f.service.check(None).unwrap();
+    assert_eq!(checked.intact.events, 1);
+    let events = f.service.events(None).unwrap();
     assert_eq!(events[0].event.event, Kind::Purge);
     assert!(
         events[0]
@@ -192,16 +173,16 @@ fn purge_drops_old_audit_events_and_the_chain_stays_checkable() {
 #[test]
 fn list_filters_use_the_given_now() {
     let mut f = fixture(Settings::default());
-    let a = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    let a = f.service.generate(request("a"), T0).unwrap();
     let mut soon = request("b");
     soon.expires_in = Some(Span::from_secs(5 * DAY));
-    ops::generate(&mut f.store, &f.unlocked, soon, T0).unwrap();
+    f.service.generate(soon, T0).unwrap();
     f.verify(a.token.expose(), T0 + DAY);
     let expiring = Filter {
         expiring_within: Some(Span::from_secs(7 * DAY)),
         ..Filter::default()
     };
-    let rows = ops::list(&mut f.store, &f.unlocked, &expiring, T0 + DAY).unwrap();
+    let rows = f.service.list(&expiring, T0 + DAY).unwrap();
     assert_eq!(
         rows.iter().map(|r| r.0.user.as_str()).collect::<Vec<_>>(),
         ["b"]
@@ -210,13 +191,13 @@ fn list_filters_use_the_given_now() {
         unused_for: Some(Span::from_secs(10 * DAY)),
         ..Filter::default()
     };
-    let rows = ops::list(&mut f.store, &f.unlocked, &unused, T0 + 5 * DAY).unwrap();
+    let rows = f.service.list(&unused, T0 + 5 * DAY).unwrap();
     assert_eq!(
         rows.iter().map(|r| r.0.user.as_str()).collect::<Vec<_>>(),
         ["b"],
         "a was used 4 days ago"
     );
-    let rows = ops::list(&mut f.store, &f.unlocked, &unused, T0 + 12 * DAY).unwrap();
+    let rows = f.service.list(&unused, T0 + 12 * DAY).unwrap();
     assert_eq!(rows.len(), 2, "a's last use is now 11 days old");
 }
 
@@ -234,8 +215,8 @@ fn forged(id: &str) -> String {
 }
 
 fn refusals(f: &mut Fixture) -> Vec<(i64, u64, String)> {
-    let tx = f.store.read(&f.unlocked).unwrap();
-    tx.events(None)
+    f.service
+        .events(None)
         .unwrap()
         .into_iter()
         .filter(|e| e.event.event == Kind::VerifyRefused)
@@ -246,7 +227,7 @@ fn refusals(f: &mut Fixture) -> Vec<(i64, u64, String)> {
 #[test]
 fn repeated_refusals_within_a_minute_count_into_one_event() {
     let mut f = fixture(Settings::default());
-    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
+    let issued = f.service.generate(request("a"), T0).unwrap();
     let id = issued.record.id.clone();
     // A forged secret for a known id: "invalid: wrong secret", logged against the id.
     let forged = forged(id.as_str());
@@ -265,7 +246,7 @@ fn repeated_refusals_within_a_minute_count_into_one_event() {
     assert_eq!(r.len(), 2, "{r:?}");
     assert_eq!((r[0].1, r[1].0, r[1].1), (51, T0 + 70, 1));
     // Another outcome of the same token is another event; a refusal after it starts afresh.
-    ops::revoke(&mut f.store, &f.unlocked, &Which::Id(id), None, T0 + 71).unwrap();
+    f.service.revoke(&Which::Id(id), None, T0 + 71).unwrap();
     assert_eq!(f.verify(issued.token.expose(), T0 + 72), Outcome::Revoked);
     assert_eq!(f.verify(issued.token.expose(), T0 + 73), Outcome::Revoked);
     assert_eq!(f.verify(&forged, T0 + 74), Outcome::Invalid);
@@ -277,27 +258,18 @@ fn repeated_refusals_within_a_minute_count_into_one_event() {
     );
     // Counts are part of the chain: it checks out, and a pinned head stays in its history
     // while the count it ended with grows.
-    let tx = f.store.read(&f.unlocked).unwrap();
-    let pinned = tx.check_chain().unwrap().head;
-    drop(tx);
+    let pinned = f.service.check(None).unwrap().intact.head;
     assert_eq!(f.verify(&forged, T0 + 75), Outcome::Invalid);
-    let tx = f.store.read(&f.unlocked).unwrap();
-    let intact = tx.check_chain().unwrap();
-    assert!(intact.descends_from(&pinned));
+    f.service.check(Some(&pinned)).unwrap();
 }
 
 #[test]
 fn a_clock_that_went_back_starts_a_new_refusal_event() {
     let mut f = fixture(Settings::default());
-    let issued = ops::generate(&mut f.store, &f.unlocked, request("a"), T0).unwrap();
-    ops::revoke(
-        &mut f.store,
-        &f.unlocked,
-        &Which::Id(issued.record.id.clone()),
-        None,
-        T0,
-    )
-    .unwrap();
+    let issued = f.service.generate(request("a"), T0).unwrap();
+    f.service
+        .revoke(&Which::Id(issued.record.id.clone()), None, T0)
+        .unwrap();
     assert_eq!(f.verify(issued.token.expose(), T0 + 30), Outcome::Revoked);
     assert_eq!(f.verify(issued.token.expose(), T0 + 20), Outcome::Revoked);
     assert_eq!(
@@ -311,13 +283,13 @@ fn rate_limited_refusals_record_a_stable_reason_and_count_together() {
     let mut f = fixture(Settings::default());
     let mut req = request("a");
     req.rate_limits = Some(vec![tokman::policy::RateLimit::parse("1/min").unwrap()]);
-    let issued = ops::generate(&mut f.store, &f.unlocked, req, T0).unwrap();
+    let issued = f.service.generate(req, T0).unwrap();
     let presented = token::parse(issued.token.expose()).unwrap();
     let check = Check::default();
-    let first = ops::verify(&mut f.store, &f.unlocked, &presented, &check, T0 + 1).unwrap();
+    let first = f.service.verify(&presented, &check, T0 + 1).unwrap();
     assert_eq!(first.outcome, Outcome::Valid);
     for (now, left) in [(T0 + 2, 59), (T0 + 30, 31)] {
-        let v = ops::verify(&mut f.store, &f.unlocked, &presented, &check, now).unwrap();
+        let v = f.service.verify(&presented, &check, now).unwrap();
         assert_eq!(v.outcome, Outcome::RateLimited);
         assert_eq!(v.retry_at, Some(T0 + 61));
         assert!(

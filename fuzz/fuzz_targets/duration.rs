@@ -35,7 +35,7 @@ fn split_unit(t: &str) -> (&str, &str) {
 }
 
 fn check_error(e: &tokman::Error) {
-    assert_eq!(e.exit_code(), 2, "{e}");
+    assert_eq!(e.kind(), tokman::error::ErrorKind::Usage, "{e}");
     assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
 }
 

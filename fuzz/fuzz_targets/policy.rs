@@ -16,7 +16,7 @@ use libfuzzer_sys::fuzz_target;
 use tokman::policy::{self, IpAllow, Origin, Scope};
 
 fn check_error(e: &tokman::Error) {
-    assert_eq!(e.exit_code(), 2, "{e}");
+    assert_eq!(e.kind(), tokman::error::ErrorKind::Usage, "{e}");
     assert!(!e.to_string().chars().any(char::is_control), "{e:?}");
 }
 
@@ -150,9 +150,9 @@ fuzz_target!(|data: &[u8]| {
                     Some(text.clone())
                 );
                 assert!(
-                    !text.chars().any(
-                        |c| c.is_control() || (tokman::text::is_format(c) && c != '\u{200d}')
-                    ),
+                    !text
+                        .chars()
+                        .any(|c| c.is_control() || (tokman::text::is_format(c) && c != '\u{200d}')),
                     "{text:?}"
                 );
             }

@@ -30,10 +30,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libfuzzer_sys::fuzz_target;
 use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
+use tokman::error::ErrorKind;
 use tokman::lifecycle::{Check, Outcome, Request, Settings};
-use tokman::ops::{self, Filter, Which};
 use tokman::policy::{IpAllow, Origin, RateLimit, Scope};
-use tokman::store::{Durability, NewSlot, Store, Unlock};
+use tokman::service::{Filter, Service, Which};
+use tokman::store::{Durability, Location, NewSlot, Store, Unlock};
 use tokman::token;
 
 const T0: i64 = 1_800_000_000;
@@ -64,7 +65,7 @@ fn build_seed(dir: &Path) {
         ..Settings::default()
     };
     Store::create(
-        &path,
+        &Location::Sqlite(path.clone()),
         &Default::default(),
         &settings,
         NewSlot::KeyFile(&key),
@@ -79,8 +80,9 @@ fn build_seed(dir: &Path) {
     };
     let mut lines = Vec::new();
     {
-        let mut store = Store::open(&path, Durability::Full).unwrap();
+        let mut store = Store::open(&Location::Sqlite(path.clone()), Durability::Full).unwrap();
         let u = store.unlock(&unlock).unwrap();
+        let mut service = Service::new(store, u);
         let mut alice = request("alice");
         alice.name = Some("deploy".into());
         alice.description = Some("ci deploys".into());
@@ -91,12 +93,12 @@ fn build_seed(dir: &Path) {
         alice.rate_limits = Some(vec![RateLimit::parse("60/min").unwrap()]);
         alice.allowed_ips = vec![IpAllow::parse("10.0.0.0/8").unwrap()];
         alice.allowed_origins = vec![Origin::parse("https://app.example.com").unwrap()];
-        let a = ops::generate(&mut store, &u, alice, T0).unwrap();
-        let b = ops::generate(&mut store, &u, request("bob"), T0 + 1).unwrap();
-        let c = ops::generate(&mut store, &u, request("carol"), T0 + 2).unwrap();
+        let a = service.generate(alice, T0).unwrap();
+        let b = service.generate(request("bob"), T0 + 1).unwrap();
+        let c = service.generate(request("carol"), T0 + 2).unwrap();
         let mut dave = request("dave");
         dave.expires_in = Some(Span::parse("60s").unwrap());
-        let d = ops::generate(&mut store, &u, dave, T0 + 3).unwrap();
+        let d = service.generate(dave, T0 + 3).unwrap();
         lines.push(format!("{} live\n", a.token.expose()));
         lines.push(format!("{} dead\n", b.token.expose()));
         lines.push(format!("{} dead\n", c.token.expose()));
@@ -105,8 +107,9 @@ fn build_seed(dir: &Path) {
     // Closing the store checkpoints its WAL: the file alone is the whole state.
     fs::copy(&path, tmp.join("older.db")).unwrap();
     {
-        let mut store = Store::open(&path, Durability::Full).unwrap();
+        let mut store = Store::open(&Location::Sqlite(path.clone()), Durability::Full).unwrap();
         let u = store.unlock(&unlock).unwrap();
+        let mut service = Service::new(store, u);
         let (bob, carol) = (&lines[1], &lines[2]);
         let id = |line: &str| {
             token::parse(line.split(' ').next().unwrap())
@@ -114,24 +117,20 @@ fn build_seed(dir: &Path) {
                 .id()
                 .clone()
         };
-        ops::revoke(
-            &mut store,
-            &u,
-            &Which::Id(id(bob)),
-            Some("left".into()),
-            T0 + 10,
-        )
-        .unwrap();
-        let (_, next) = ops::rotate(&mut store, &u, &Which::Id(id(carol)), None, T0 + 20).unwrap();
+        service
+            .revoke(&Which::Id(id(bob)), Some("left".into()), T0 + 10)
+            .unwrap();
+        let (_, next) = service
+            .rotate(&Which::Id(id(carol)), None, T0 + 20)
+            .unwrap();
         lines.push(format!("{} live\n", next.token.expose()));
-        ops::verify(
-            &mut store,
-            &u,
-            &token::parse(&lines[0][..65]).unwrap(),
-            &Check::default(),
-            T0 + 30,
-        )
-        .unwrap();
+        service
+            .verify(
+                &token::parse(&lines[0][..65]).unwrap(),
+                &Check::default(),
+                T0 + 30,
+            )
+            .unwrap();
     }
     write_private(&tmp.join("key"), key.encode().as_bytes());
     write_private(&tmp.join("tokens"), lines.concat().as_bytes());
@@ -300,9 +299,9 @@ fn note(seed: &Seed, outcome: String) -> std::collections::BTreeMap<String, u64>
 
 /// An error a damaged store may give; a panic for any other.
 fn expect_store_error(seed: &Seed, step: &str, e: &tokman::Error) {
-    let code = e.exit_code();
-    tally(seed, format!("{step}: {code}"));
-    if code == 70 && seed.allow_internal {
+    let kind = e.kind();
+    tally(seed, format!("{step}: {kind:?}"));
+    if kind == ErrorKind::Internal && seed.allow_internal {
         let n = INTERNAL.fetch_add(1, Ordering::Relaxed);
         if n < 5 || n.is_power_of_two() {
             eprintln!("store_open: internal error #{} at {step}: {e}", n + 1);
@@ -310,8 +309,14 @@ fn expect_store_error(seed: &Seed, step: &str, e: &tokman::Error) {
         return;
     }
     assert!(
-        matches!(code, 10..=12),
-        "{step} on a damaged store gave exit {code} ({e:?}); expected 10, 11 or 12"
+        matches!(
+            kind,
+            ErrorKind::StoreMissing
+                | ErrorKind::StoreUnavailable
+                | ErrorKind::Locked
+                | ErrorKind::Corrupt
+        ),
+        "{step} on a damaged store gave {kind:?} ({e:?}); expected a store error (exit 10, 11 or 12)"
     );
 }
 
@@ -336,26 +341,24 @@ fn run(seed: &Seed, file: &[u8]) {
             }
         };
     }
-    let mut store = step!("open", Store::open(&path, Durability::Full));
+    let mut store = step!(
+        "open",
+        Store::open(&Location::Sqlite(path.clone()), Durability::Full)
+    );
     let key = KeyFileKey::decode(seed.key.as_bytes()).unwrap();
     let unlocked = step!("unlock", store.unlock(&Unlock::KeyFile(key)));
-    step!(
-        "list",
-        ops::list(&mut store, &unlocked, &Filter::default(), NOW)
-    );
+    let mut service = Service::new(store, unlocked);
+    step!("list", service.list(&Filter::default(), NOW));
     for (text, live) in &seed.tokens {
         let presented = token::parse(text).unwrap();
         let which = Which::Id(presented.id().clone());
         // A row that is gone is "not found" (8); anything else is a store error.
-        match ops::lookup(&mut store, &unlocked, &which, NOW) {
+        match service.lookup(&which, NOW) {
             Ok(_) => {}
-            Err(e) if e.exit_code() == 8 => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return expect_store_error(seed, "lookup", &e),
         }
-        let verdict = step!(
-            "verify",
-            ops::verify(&mut store, &unlocked, &presented, &Check::default(), NOW)
-        );
+        let verdict = step!("verify", service.verify(&presented, &Check::default(), NOW));
         if !live && verdict.outcome == Outcome::Valid {
             note(seed, format!("dead token verifies ({})", presented.id()));
         }
@@ -368,27 +371,17 @@ fn run(seed: &Seed, file: &[u8]) {
             );
         }
     }
-    {
-        let tx = step!("read", store.read(&unlocked));
-        step!("tokens", tx.tokens(None));
-        step!("check_chain", tx.check_chain());
-    }
+    step!("tokens", service.list(&Filter::default(), NOW));
+    step!("check", service.check(None));
     // Writes into the damaged file too: a purge (deleting rows, dropping old events) and a new
     // token, then the chain once more.
-    step!(
-        "purge",
-        ops::purge(&mut store, &unlocked, true, false, NOW + 400 * 86_400)
-    );
+    step!("purge", service.purge(true, false, NOW + 400 * 86_400));
     let request = Request {
         user: "erin".into(),
         ..Request::default()
     };
-    step!(
-        "generate",
-        ops::generate(&mut store, &unlocked, request, NOW + 400 * 86_400)
-    );
-    let tx = step!("read", store.read(&unlocked));
-    step!("check_chain", tx.check_chain());
+    step!("generate", service.generate(request, NOW + 400 * 86_400));
+    step!("check", service.check(None));
     tally(seed, "intact".into());
 }
 

@@ -2,25 +2,16 @@
 
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::AuditArgs;
-use crate::error::{Error, Result};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::Result;
+use tokman::service::Checked;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
-    super::note_slot_used(&mut store, &unlocked);
-    let tx = store.read(&unlocked)?;
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    service.note_slot_used(now());
     if a.check {
-        let intact = tx.check_chain()?;
-        let tokens = tx.check_state()?;
-        if let Some(expected) = &a.expect_head
-            && !intact.descends_from(expected)
-        {
-            return Err(Error::corrupt(format!(
-                "the audit log's head is {}, and {expected} is not in its history: the store was rolled back or replaced",
-                intact.head
-            )));
-        }
+        let Checked { intact, tokens } = service.check(a.expect_head.as_deref())?;
         if a.json {
             out_json(&serde_json::json!({
                 "intact": true,
@@ -40,7 +31,7 @@ pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     }
     let now = now();
     let since = a.since.map(|s| now.saturating_sub(s.as_secs()));
-    let entries = tx.events(since)?;
+    let entries = service.events(since)?;
     if a.json {
         return out_json(&serde_json::Value::Array(
             entries.iter().map(render::entry_json).collect(),

@@ -3,12 +3,11 @@
 use serde_json::json;
 
 use super::{Ctx, now, out, out_json, say};
-use crate::audit::{Event, Kind};
 use crate::cli::{BackupArgs, CopyArgs, InfoArgs};
 use crate::config::UnlockSource;
-use crate::error::{Error, Result};
-use crate::lifecycle::Status;
-use crate::store::{Durability, Location, Store};
+use tokman::error::{Error, Result};
+use tokman::service::{Counts, Service};
+use tokman::store::{Durability, Location, Store};
 
 /// `info`: the public part needs no key; with a key file or passphrase given (never a prompt),
 /// also the counts by status and the audit head.
@@ -18,19 +17,15 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
     let unlockable = !matches!(ctx.cfg.unlock, UnlockSource::Prompt | UnlockSource::Nothing);
     let private = if unlockable {
         let (unlocked, _) = ctx.cfg.unlock(&mut store, ctx.prompter)?;
-        store.upgrade(&unlocked, now())?;
-        let tx = store.read(&unlocked)?;
-        let t = now();
-        let (mut active, mut expired, mut revoked) = (0u64, 0u64, 0u64);
-        tx.each_token(None, |s| {
-            match s.record.status(t) {
-                Status::Active => active += 1,
-                Status::Expired => expired += 1,
-                Status::Revoked => revoked += 1,
-            }
-            Ok(())
-        })?;
-        Some((active, expired, revoked, tx.audit_head()))
+        let mut service = Service::new(store, unlocked);
+        service.upgrade(now())?;
+        let Counts {
+            active,
+            expired,
+            revoked,
+            head,
+        } = service.counts(now())?;
+        Some((active, expired, revoked, head))
     } else {
         None
     };
@@ -93,26 +88,24 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
 /// `backup PATH`: a consistent SQLite copy, from a read snapshot; the store is not changed.
 pub fn backup(ctx: &Ctx<'_>, a: BackupArgs) -> Result<i32> {
     let dest = Location::Sqlite(a.path);
-    let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
-    let copied = store
-        .copy_to(&unlocked, &how, &dest, None, now())
-        .map_err(|e| match e {
-            Error::Conflict { message, .. } => Error::conflict(
-                message,
-                "a backup never replaces a file: choose a new path, or move the old one away",
-            ),
-            other => other,
-        })?;
+    let (mut service, how) = ctx.unlock(Durability::Full)?;
+    let copied = service.backup(&how, &dest, now()).map_err(|e| match e {
+        Error::Conflict { message, .. } => Error::conflict(
+            message,
+            "a backup never replaces a file: choose a new path, or move the old one away",
+        ),
+        other => other,
+    })?;
     say(format_args!(
         "backed up {} to {dest}: {} token{}, {} event{}, audit head {}",
-        store.location(),
+        service.location(),
         copied.tokens,
         plural(copied.tokens),
         copied.events,
         plural(copied.events),
         copied.head
     ));
-    super::note_slot_used(&mut store, &unlocked);
+    service.note_slot_used(now());
     Ok(0)
 }
 
@@ -130,20 +123,25 @@ pub fn copy(ctx: &Ctx<'_>, a: CopyArgs) -> Result<i32> {
     if dest.to_string() == ctx.cfg.store.to_string() {
         return Err(Error::usage("--to names the store being copied"));
     }
-    let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
+    let (mut service, how) = ctx.unlock(Durability::Full)?;
     // Nothing is lost by a copy (its target must be new): ask on a terminal, never require
     // --yes of a script.
     if ctx.cfg.terminal.stdin {
         ctx.confirm(
             a.yes,
-            &format!("Copy the store at {} to {dest}?", store.location()),
+            &format!("Copy the store at {} to {dest}?", service.location()),
         )?;
     }
-    let event = Event::new(Kind::Copy).detail(format!("copied to {dest}"));
-    let copied = store.copy_to(&unlocked, &how, &dest, Some(event), now())?;
+    let copied = service.copy(&how, &dest, now()).map_err(|e| match e {
+        Error::Conflict { message, .. } => Error::conflict(
+            message,
+            "a copy goes only into a new store: pass --to with another path or database",
+        ),
+        other => other,
+    })?;
     say(format_args!(
         "copied {} to {dest}: {} token{}, {} event{}; both stores' audit head is {}",
-        store.location(),
+        service.location(),
         copied.tokens,
         plural(copied.tokens),
         copied.events,
@@ -151,7 +149,7 @@ pub fn copy(ctx: &Ctx<'_>, a: CopyArgs) -> Result<i32> {
         copied.head
     ));
     if let Some(entry) = &copied.entry {
-        super::notify::run(&mut store, &unlocked, entry);
+        super::notify::run(&mut service, entry);
     }
     Ok(0)
 }

@@ -3,13 +3,13 @@
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::GenerateArgs;
 use crate::config::UnlockSource;
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
-use crate::lifecycle::{MAX_LIFETIME, Request, Settings};
-use crate::ops::{self, Issued};
 use crate::render;
-use crate::store::{Durability, NewSlot, Store, Unlock};
-use crate::token::{Prefix, TokenId};
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Result};
+use tokman::lifecycle::{MAX_LIFETIME, Request, Settings};
+use tokman::service::{Issued, Service};
+use tokman::store::{Durability, NewSlot, Store, Unlock};
+use tokman::token::{Prefix, TokenId};
 
 pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
     if let Some(span) = a.expires_in
@@ -35,22 +35,19 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
         allowed_ips: a.allow_ip,
         allowed_origins: a.allow_origin,
     };
-    let (mut store, unlocked) = match create_if_missing(ctx)? {
+    let mut service = match create_if_missing(ctx)? {
         // Just created with this passphrase: unlock with it rather than asking again.
         Some(pass) => {
             let mut store = Store::open(&ctx.cfg.store, Durability::Full)?;
             let unlocked = store.unlock(&Unlock::Passphrase(pass))?;
-            (store, unlocked)
+            Service::new(store, unlocked)
         }
-        None => {
-            let (store, unlocked, _) = ctx.unlock(Durability::Full)?;
-            (store, unlocked)
-        }
+        None => ctx.unlock(Durability::Full)?.0,
     };
-    let issued = ops::generate(&mut store, &unlocked, request, now())?;
+    let issued = service.generate(request, now())?;
     let shown = show_issued(ctx, &issued, "generated", a.json);
     // The token is committed: notify even if it could not be shown.
-    super::notify::run(&mut store, &unlocked, &issued.entry);
+    super::notify::run(&mut service, &issued.entry);
     shown.map_err(|e| unprinted(&issued.record.id, e))?;
     Ok(0)
 }

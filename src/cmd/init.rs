@@ -3,11 +3,11 @@
 
 use super::{Ctx, now, say};
 use crate::cli::InitArgs;
-use crate::crypto::KeyFileKey;
-use crate::error::{Error, Result};
-use crate::key_file;
-use crate::lifecycle::Settings;
-use crate::store::{NewSlot, Store};
+use tokman::crypto::KeyFileKey;
+use tokman::error::{Error, Result};
+use tokman::key_file;
+use tokman::lifecycle::Settings;
+use tokman::store::{NewSlot, Store};
 
 /// Why a store wants a second slot: nothing (not even tokman) can open it without one of its keys.
 const LOSING_EVERY_KEY: &str = "if every key is lost the store cannot be opened";
@@ -28,6 +28,18 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
             "use it, or pass --store PATH to create another",
         ));
     }
+    // The store's own refusal (a database, or a file made meanwhile), with this flag's words.
+    let exists = |e: Error| match e {
+        Error::Conflict { message, .. } => Error::conflict(
+            message,
+            if path.path().is_some() {
+                "use it, or pass --store PATH to create another"
+            } else {
+                "use it, or pass --store with another database"
+            },
+        ),
+        other => other,
+    };
     match &a.new_key_file {
         Some(key_path) => {
             // The key waits under a temporary name until the store it opens exists: a failed or
@@ -41,7 +53,8 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 NewSlot::KeyFile(&key),
                 Some("init"),
                 now(),
-            )?;
+            )
+            .map_err(exists)?;
             staged.publish(format_args!("the new store at {path}"))?;
             say(format_args!(
                 "created a store at {}, unlocked by the key file {}",
@@ -62,7 +75,8 @@ pub fn run(ctx: &Ctx<'_>, a: InitArgs) -> Result<i32> {
                 NewSlot::Passphrase(&pass),
                 Some("init"),
                 now(),
-            )?;
+            )
+            .map_err(exists)?;
             say(format_args!("created a store at {}", path));
             say(format_args!(
                 "tip: add a second way to unlock with `tokman key add-file PATH` — {LOSING_EVERY_KEY}"

@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, out, out_json, read_token_stdin};
 use crate::cli::{InspectArgs, Target};
-use crate::error::{Error, Result};
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
-use crate::token;
+use tokman::error::{Error, Result};
+use tokman::service::Which;
+use tokman::store::Durability;
+use tokman::token;
 
 pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
     let target = crate::cli::parse_target(&a.target)?;
@@ -21,12 +21,12 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
         Some(Err(m)) => return Err(invalid(m.clone())),
         None => None,
     };
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
-    super::note_slot_used(&mut store, &unlocked);
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
     let now = now();
+    service.note_slot_used(now);
     let stored = match (&target, &presented) {
-        (Target::Id(id), _) => ops::lookup(&mut store, &unlocked, &Which::Id(id.clone()), now)?,
-        (Target::Stdin, Some(p)) => ops::identify(&mut store, &unlocked, p)?,
+        (Target::Id(id), _) => service.lookup(&Which::Id(id.clone()), now)?,
+        (Target::Stdin, Some(p)) => service.identify(p)?,
         (Target::Stdin, None) => unreachable!("stdin was read above"),
     };
     if a.json {

@@ -1,32 +1,27 @@
 //! `tokman key`: manage the ways to unlock the store. Every slot wraps the same master key, so
 //! adding or removing one never re-encrypts a token.
 
-use super::{Ctx, note_slot_used, now, out, out_json, require_yes, say};
-use crate::audit::Kind;
+use super::{Ctx, now, out, out_json, require_yes, say};
 use crate::cli::KeyCommand;
-use crate::crypto::KeyFileKey;
-use crate::error::Result;
-use crate::key_file;
-use crate::ops;
 use crate::render;
-use crate::store::{Durability, NewSlot, Store, Unlocked};
+use tokman::crypto::KeyFileKey;
+use tokman::error::Result;
+use tokman::key_file;
+use tokman::service::Service;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
     match cmd {
         KeyCommand::AddFile { path, label } => {
             // Before asking for a passphrase: a taken path is refused at once.
             key_file::ensure_absent(&path)?;
-            let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
+            let (mut service, how) = ctx.unlock(Durability::Full)?;
             let key = KeyFileKey::generate();
             // The key waits under a temporary name (removed if anything below fails) and gets
             // its name only once its slot has committed: a kill never leaves a key file that
             // unlocks nothing at `path`.
             let staged = key_file::stage(&path, &key)?;
-            let now = now();
-            let mut tx = store.write(&unlocked)?;
-            let slot = tx.add_slot(&how, NewSlot::KeyFile(&key), label.as_deref(), now)?;
-            ops::key_event(&mut tx, Kind::KeyAdd, format!("slot {slot}: key file"), now)?;
-            tx.commit()?;
+            let (slot, _) = service.add_key_file(&how, &key, label.as_deref(), now())?;
             staged.publish(format_args!("slot {slot}"))?;
             say(format_args!(
                 "added slot {slot}: the key file {} unlocks this store",
@@ -34,38 +29,15 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             ));
         }
         KeyCommand::Passphrase => {
-            let (mut store, unlocked, how) = ctx.unlock(Durability::Full)?;
+            let (mut service, how) = ctx.unlock(Durability::Full)?;
             let pass = ctx.cfg.new_passphrase(ctx.prompter)?;
-            let now = now();
-            let mut tx = store.write(&unlocked)?;
-            let old = tx.passphrase_slot()?;
-            // The new slot takes over the old one's label: a changed passphrase is the same
-            // way in, and the label is how the operator knows it.
-            let label = match old {
-                Some(old) => tx
-                    .slots()?
-                    .into_iter()
-                    .find(|s| s.slot == old)
-                    .and_then(|s| s.label),
-                None => Some("passphrase".to_owned()),
-            };
-            let slot = tx.add_slot(&how, NewSlot::Passphrase(&pass), label.as_deref(), now)?;
-            if let Some(old) = old {
-                tx.remove_slot(old)?;
-            }
-            let detail = match old {
-                Some(old) => format!("slot {slot}: passphrase changed (replaces slot {old})"),
-                None => format!("slot {slot}: passphrase added"),
-            };
-            ops::key_event(&mut tx, Kind::KeyPassphrase, detail.clone(), now)?;
-            tx.commit()?;
-            say(detail);
+            let entry = service.set_passphrase(&how, &pass, now())?;
+            say(entry.event.detail.unwrap_or_default());
         }
         KeyCommand::List { json } => {
-            let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
-            note_slot_used(&mut store, &unlocked);
-            let tx = store.read(&unlocked)?;
-            let slots = tx.slots()?;
+            let (mut service, _) = ctx.unlock(Durability::Full)?;
+            service.note_slot_used(now());
+            let slots = service.slots()?;
             if json {
                 out_json(&serde_json::Value::Array(
                     slots.iter().map(render::slot_json).collect(),
@@ -79,20 +51,11 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
         }
         KeyCommand::Remove { slot, yes } => {
             require_yes(ctx.cfg, yes, "key remove")?;
-            let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+            let (mut service, _) = ctx.unlock(Durability::Full)?;
             if !yes {
-                confirm_remove(ctx, &mut store, &unlocked, slot)?;
+                confirm_remove(ctx, &mut service, slot)?;
             }
-            let now = now();
-            let mut tx = store.write(&unlocked)?;
-            let info = tx.remove_slot(slot)?;
-            ops::key_event(
-                &mut tx,
-                Kind::KeyRemove,
-                format!("slot {slot}: {}", info.kind),
-                now,
-            )?;
-            tx.commit()?;
+            let (info, _) = service.remove_slot(slot, now())?;
             say(format_args!("removed slot {slot} ({})", info.kind));
         }
     }
@@ -102,8 +65,8 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
 /// Ask before removing a slot, naming it. The question is asked outside any write transaction,
 /// so nobody waits on the lock while a person reads it; the removal then checks the slot again.
 /// No question for a slot that is not there or is the last one: the removal refuses those.
-fn confirm_remove(ctx: &Ctx<'_>, store: &mut Store, unlocked: &Unlocked, slot: i64) -> Result<()> {
-    let slots = store.read(unlocked)?.slots()?;
+fn confirm_remove(ctx: &Ctx<'_>, service: &mut Service, slot: i64) -> Result<()> {
+    let slots = service.slots()?;
     let Some(info) = slots.iter().find(|s| s.slot == slot) else {
         return Ok(());
     };
@@ -119,7 +82,7 @@ fn confirm_remove(ctx: &Ctx<'_>, store: &mut Store, unlocked: &Unlocked, slot: i
         .label
         .as_deref()
         .map_or_else(String::new, |l| format!(", {}", render::escape(l)));
-    let used = if slot == unlocked.slot {
+    let used = if slot == service.unlocked_slot() {
         ", the one that unlocked it just now,"
     } else {
         ""

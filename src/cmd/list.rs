@@ -8,12 +8,12 @@ use std::io::{self, BufWriter, Write};
 
 use super::{Ctx, now, out, say};
 use crate::cli::{ListArgs, SortKey, StatusFilter};
-use crate::error::Result;
-use crate::lifecycle::Status;
-use crate::lifecycle::Timestamp;
-use crate::ops::{self, Filter, Sort};
 use crate::render;
-use crate::store::{Durability, Store, Unlocked};
+use tokman::error::Result;
+use tokman::lifecycle::Status;
+use tokman::lifecycle::Timestamp;
+use tokman::service::{Filter, Service, Sort};
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
     let filter = Filter {
@@ -34,18 +34,18 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         },
         limit: a.limit,
     };
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
-    super::note_slot_used(&mut store, &unlocked);
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
     let now = now();
+    service.note_slot_used(now);
     if a.json {
-        let (shown, matched) = json(&mut store, &unlocked, &filter, now)?;
+        let (shown, matched) = json(&mut service, &filter, now)?;
         if shown < matched {
             say(render::count_line(shown, matched));
         }
         return Ok(0);
     }
     let mut rows = Vec::new();
-    let matched = ops::list_each(&mut store, &unlocked, &filter, now, |r, u| {
+    let matched = service.list_each(&filter, now, |r, u| {
         rows.push((r, u));
         Ok(())
     })?;
@@ -69,15 +69,10 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
 /// The JSON array, written as each token is rendered, byte for byte what pretty-printing the
 /// whole array at once gives: memory stays flat however many tokens there are. How many were
 /// written, and how many matched.
-fn json(
-    store: &mut Store,
-    unlocked: &Unlocked,
-    filter: &ops::Filter,
-    now: Timestamp,
-) -> Result<(usize, usize)> {
+fn json(service: &mut Service, filter: &Filter, now: Timestamp) -> Result<(usize, usize)> {
     let mut o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut shown = 0;
-    let matched = ops::list_each(store, unlocked, filter, now, |r, u| {
+    let matched = service.list_each(filter, now, |r, u| {
         let doc = serde_json::to_string_pretty(&render::record_json(&r, Some(&u), now))?;
         o.write_all(if shown == 0 { b"[\n  " } else { b",\n  " })?;
         shown += 1;

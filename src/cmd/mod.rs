@@ -1,5 +1,5 @@
 //! One module per subcommand, each a `run` that takes its parsed arguments and the resolved
-//! [`Ctx`]: open and unlock the store, call `ops`, render. `main` dispatches through [`run`].
+//! [`Ctx`]: open and unlock the store, call the library's [`Service`], render. `main` dispatches through [`run`].
 //!
 //! Nothing here or below writes to stderr but through [`write_stderr`] (and the terminal
 //! prompts, whose text [`Shown`] passes through the same escaper).
@@ -9,13 +9,14 @@ use std::io::{self, Read, Write};
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::crypto::Passphrase;
-use crate::error::{Error, Result};
-use crate::lifecycle::Timestamp;
 use crate::prompt::Prompter;
 use crate::render::{self, Style};
-use crate::store::{Durability, Store, Unlock, Unlocked};
-use crate::token::Malformed;
+use tokman::crypto::Passphrase;
+use tokman::error::{Error, Lifetime, Result};
+use tokman::lifecycle::Timestamp;
+use tokman::service::Service;
+use tokman::store::{Durability, Store, Unlock};
+use tokman::token::Malformed;
 
 mod audit;
 mod copy;
@@ -51,17 +52,19 @@ impl Ctx<'_> {
         }
     }
 
-    /// Open the configured store and unlock it.
-    pub fn unlock(&self, durability: Durability) -> Result<(Store, Unlocked, Unlock)> {
+    /// Open the configured store and unlock it; also the way it was unlocked, for commands
+    /// that add slots or copy the store (they recover the master key again).
+    pub fn unlock(&self, durability: Durability) -> Result<(Service, Unlock)> {
         let mut store = Store::open(&self.cfg.store, durability)?;
         let (unlocked, how) = self.cfg.unlock(&mut store, self.prompter)?;
-        if store.upgrade(&unlocked, now())? {
+        let mut service = Service::new(store, unlocked);
+        if service.upgrade(now())? {
             say(format_args!(
                 "upgraded the store at {} to this version of tokman",
-                store.location()
+                service.location()
             ));
         }
-        Ok((store, unlocked, how))
+        Ok((service, how))
     }
 
     /// Ask to confirm a destructive change. Without a terminal, `--yes` is required; that is
@@ -95,19 +98,6 @@ impl Prompter for Shown<'_> {
     fn secret_line(&self, prompt: &str) -> Result<zeroize::Zeroizing<String>> {
         self.0.secret_line(&render::escape(prompt))
     }
-}
-
-/// Note that a read command (`list`, `inspect`, `audit`, `key list`) used its slot, as write
-/// commands do in their own transaction: without it a key file that cron uses only to read
-/// looks unused in `key list`. Written at most once a minute (see [`crate::store::Tx::touch_slot`]);
-/// a store that cannot be written (read-only file or disk, a lock held) never fails the read.
-pub fn note_slot_used(store: &mut Store, unlocked: &Unlocked) {
-    let touch = |store: &mut Store| -> Result<()> {
-        let tx = store.write(unlocked)?;
-        tx.touch_slot(now())?;
-        tx.commit()
-    };
-    let _ = touch(store);
 }
 
 /// Without a terminal to ask on, a destructive command needs `--yes` up front (exit 2).
@@ -212,7 +202,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         cfg: &cfg,
         prompter: &Shown(prompter),
     };
-    match cli.command {
+    let result = match cli.command {
         Command::Init(a) => init::run(&ctx, a),
         Command::Generate(a) => generate::run(&ctx, a),
         Command::List(a) => list::run(&ctx, a),
@@ -227,5 +217,30 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup(a) => copy::backup(&ctx, a),
         Command::Copy(a) => copy::copy(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
+    };
+    result.map_err(in_flags)
+}
+
+/// A library error about a value the command line took from a flag, in the flag's words.
+fn in_flags(e: Error) -> Error {
+    match e {
+        // Only `generate` and `rotate` ask for a lifetime, with --expires-in.
+        Error::TooLong {
+            what: Lifetime::Token,
+            asked,
+            max,
+        } => Error::usage_hint(
+            format!(
+                "--expires-in {asked} is longer than this store's maximum token lifetime of {max}"
+            ),
+            format!("use --expires-in {max} or less; tokens always expire"),
+        ),
+        // Only `init` sets a maximum, with --max-lifetime.
+        Error::TooLong {
+            what: Lifetime::StoreMaximum,
+            asked,
+            max,
+        } => Error::usage(format!("--max-lifetime {asked} is over the limit of {max}")),
+        other => other,
     }
 }

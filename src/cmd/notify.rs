@@ -19,9 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::warn;
-use crate::audit::Entry;
 use crate::render;
-use crate::store::{Store, Unlocked};
+use tokman::audit::Entry;
+use tokman::service::Service;
 
 /// How long a notify command may run, its input included, before its process group is killed.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,8 +34,8 @@ const SCRUBBED: [&str; 4] = [
     "TOKMAN_KEY_FILE",
 ];
 
-pub fn run(store: &mut Store, unlocked: &Unlocked, entry: &Entry) {
-    let command = match store.read(unlocked).and_then(|tx| tx.settings()) {
+pub fn run(service: &mut Service, entry: &Entry) {
+    let command = match service.settings() {
         Ok(settings) => settings.notify_command,
         Err(e) => {
             warn(format_args!("could not read the notify command: {e}"));

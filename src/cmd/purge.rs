@@ -3,13 +3,12 @@
 
 use super::{Ctx, now, out, out_json};
 use crate::cli::PurgeArgs;
-use crate::error::Result;
-use crate::ops;
-use crate::store::Durability;
+use tokman::error::Result;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: PurgeArgs) -> Result<i32> {
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
-    let purged = ops::purge(&mut store, &unlocked, a.revoked, a.dry_run, now())?;
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    let purged = service.purge(a.revoked, a.dry_run, now())?;
     let n = purged.ids.len();
     let printed = if a.json {
         out_json(&serde_json::json!({ "purged": n, "ids": purged.ids, "dry_run": a.dry_run }))
@@ -26,7 +25,7 @@ pub fn run(ctx: &Ctx<'_>, a: PurgeArgs) -> Result<i32> {
     };
     // The purge has committed: tell the notify command even if stdout is gone.
     if let Some(entry) = &purged.entry {
-        super::notify::run(&mut store, &unlocked, entry);
+        super::notify::run(&mut service, entry);
     }
     printed?;
     Ok(0)

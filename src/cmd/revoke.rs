@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, out_json, require_yes, say};
 use crate::cli::RevokeArgs;
-use crate::error::Result;
-use crate::lifecycle::Revocation;
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::Result;
+use tokman::lifecycle::Revocation;
+use tokman::service::Which;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     require_yes(ctx.cfg, a.yes, "revoke")?;
@@ -18,12 +18,12 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
             .map(|id| crate::cli::parse_id(id).map(Which::Id))
             .collect::<Result<_>>()?
     };
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
         let now = now();
         let mut found = Vec::new();
         for w in &targets {
-            found.push(ops::lookup(&mut store, &unlocked, w, now)?);
+            found.push(service.lookup(w, now)?);
         }
         // Revoking a revoked token changes nothing: no need to ask about it.
         let live: Vec<String> = found
@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     }
     let now = now();
     let several = targets.len() > 1;
-    let done = ops::revoke_all(&mut store, &unlocked, &targets, a.reason, now)?;
+    let done = service.revoke_all(&targets, a.reason, now)?;
     for (stored, outcome, _) in &done {
         let r = &stored.record;
         match outcome {
@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
     };
     for (_, _, entry) in &done {
         if let Some(entry) = entry {
-            super::notify::run(&mut store, &unlocked, entry);
+            super::notify::run(&mut service, entry);
         }
     }
     printed?;
@@ -83,7 +83,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
 }
 
 /// The token picked by the `ID` argument or `--user` (clap makes exactly one be given).
-pub fn which(id: Option<crate::token::TokenId>, user: Option<String>) -> Which {
+pub fn which(id: Option<tokman::token::TokenId>, user: Option<String>) -> Which {
     match (id, user) {
         (Some(id), _) => Which::Id(id),
         (None, Some(user)) => Which::User(user),

@@ -2,11 +2,11 @@
 
 use super::{Ctx, now, require_yes};
 use crate::cli::RotateArgs;
-use crate::error::{Error, Result};
-use crate::lifecycle::MAX_LIFETIME;
-use crate::ops::{self, Which};
 use crate::render;
-use crate::store::Durability;
+use tokman::error::{Error, Result};
+use tokman::lifecycle::MAX_LIFETIME;
+use tokman::service::Which;
+use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
     if let Some(span) = a.expires_in
@@ -21,9 +21,9 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         a.id.as_deref().map(crate::cli::parse_id).transpose()?,
         a.user,
     );
-    let (mut store, unlocked, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
-        let found = ops::rotation_target(&mut store, &unlocked, &which, now())?;
+        let found = service.rotation_target(&which, now())?;
         ctx.confirm(
             false,
             &format!(
@@ -35,10 +35,10 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         // Act on the token that was confirmed, even if the user's token changed meanwhile.
         which = Which::Id(found.record.id);
     }
-    let (old, issued) = ops::rotate(&mut store, &unlocked, &which, a.expires_in, now())?;
+    let (old, issued) = service.rotate(&which, a.expires_in, now())?;
     let shown =
         super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json);
-    super::notify::run(&mut store, &unlocked, &issued.entry);
+    super::notify::run(&mut service, &issued.entry);
     shown.map_err(|e| super::generate::unprinted(&issued.record.id, e))?;
     Ok(0)
 }

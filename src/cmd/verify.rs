@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 
 use super::{Ctx, now, out, read_token_stdin, say, warn};
 use crate::cli::VerifyArgs;
-use crate::error::{Error, Result};
-use crate::lifecycle::{Check, Outcome};
-use crate::ops::{self, Verdict};
 use crate::render;
-use crate::store::{Durability, Store, Unlocked};
-use crate::token::{self, Malformed};
+use tokman::error::{Error, Result};
+use tokman::lifecycle::{Check, Missing, Outcome};
+use tokman::service::{Service, Verdict};
+use tokman::store::Durability;
+use tokman::token::{self, Malformed};
 
 pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let check = Check {
@@ -46,9 +46,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         Ok(presented) => {
             let checked = ctx
                 .unlock(Durability::Normal)
-                .and_then(|(mut store, unlocked, _)| {
-                    ops::verify(&mut store, &unlocked, &presented, &check, now())
-                });
+                .and_then(|(mut service, _)| service.verify(&presented, &check, now()));
             match checked {
                 Ok(verdict) => verdict,
                 // A script asked for a document: it gets one, with the error's exit code.
@@ -86,7 +84,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
                 say(format_args!(
                     "{}: {}",
                     verdict.outcome.as_str(),
-                    verdict.reason
+                    reason(&verdict)
                 ));
                 Ok(())
             }
@@ -97,7 +95,16 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         Ok(()) | Err(Error::BrokenPipe) => {}
         Err(e) => warn(format_args!("could not print the result: {e}")),
     }
-    Ok(verdict.outcome.exit_code())
+    Ok(crate::exit::of_outcome(verdict.outcome))
+}
+
+/// The verdict's reason, saying which flag gives what the request left out.
+fn reason(v: &Verdict) -> String {
+    match v.missing {
+        Some(Missing::Ip) => format!("{}; pass --ip", v.reason),
+        Some(Missing::Origin) => format!("{}; pass --origin", v.reason),
+        None => v.reason.clone(),
+    }
 }
 
 /// The `verify --json` document, whatever the outcome.
@@ -106,7 +113,7 @@ pub fn verdict_json(v: &Verdict) -> Value {
     json!({
         "valid": v.outcome == Outcome::Valid,
         "outcome": v.outcome.as_str(),
-        "reason": v.reason,
+        "reason": reason(v),
         "id": r.map(|r| &r.id),
         "user": r.map(|r| &r.user),
         "scopes": r.map(|r| &r.scopes),
@@ -146,7 +153,7 @@ fn read_line(
 /// each answer at once, and a bulk job does not pay a transaction per line. Usage counts and
 /// rate limits stay exact beside other `verify` processes: a batch holds the write lock.
 fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
-    let mut session: Option<(Store, Unlocked)> = None;
+    let mut session: Option<Service> = None;
     let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut output = io::BufWriter::new(io::stdout().lock());
     while let Some(first) = read_line(&mut input)? {
@@ -169,7 +176,7 @@ fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
 /// The verdicts for a batch of lines, the well-formed ones checked in one transaction.
 fn check_lines(
     ctx: &Ctx<'_>,
-    session: &mut Option<(Store, Unlocked)>,
+    session: &mut Option<Service>,
     lines: &[std::result::Result<String, Malformed>],
     check: &Check,
 ) -> Result<Vec<Verdict>> {
@@ -188,19 +195,20 @@ fn check_lines(
             .collect());
     }
     if session.is_none() {
-        let (store, unlocked, _) = ctx.unlock(Durability::Normal)?;
-        *session = Some((store, unlocked));
+        *session = Some(ctx.unlock(Durability::Normal)?.0);
     }
-    let (store, unlocked) = session.as_mut().expect("opened above");
-    let now = now();
-    let mut tx = store.write(unlocked)?;
-    let mut verdicts = Vec::with_capacity(parsed.len());
-    for p in &parsed {
-        verdicts.push(match p {
-            Err(m) => Verdict::malformed(m.0),
-            Ok(presented) => ops::verify_in(&mut tx, presented, check, now)?,
-        });
-    }
-    tx.commit()?;
-    Ok(verdicts)
+    let service = session.as_mut().expect("opened above");
+    let well_formed: Vec<_> = parsed.iter().filter_map(|p| p.as_ref().ok()).collect();
+    let mut checked = service
+        .verify_batch(&well_formed, check, now())?
+        .into_iter();
+    parsed
+        .iter()
+        .map(|p| match p {
+            Err(m) => Ok(Verdict::malformed(m.0)),
+            Ok(_) => checked
+                .next()
+                .ok_or_else(|| Error::internal("a batch verdict went missing")),
+        })
+        .collect()
 }

@@ -122,7 +122,13 @@ mod tests {
         );
         assert_eq!(parse("postgresql://u@h/db").unwrap().backend(), "postgres");
         assert_eq!(parse("POSTGRES://u@h/db").unwrap().backend(), "postgres");
-        assert_eq!(parse("mysql://u@h/db").unwrap_err().exit_code(), 2);
-        assert_eq!(parse("https://example.com/x").unwrap_err().exit_code(), 2);
+        assert_eq!(
+            parse("mysql://u@h/db").unwrap_err().kind(),
+            crate::error::ErrorKind::Usage
+        );
+        assert_eq!(
+            parse("https://example.com/x").unwrap_err().kind(),
+            crate::error::ErrorKind::Usage
+        );
     }
 }

@@ -461,7 +461,7 @@ impl Postgres {
         let exists = || {
             Error::conflict(
                 format!("a store already exists at {target}"),
-                "use it, or pass --store with another database",
+                "use it, or create the new store in another database",
             )
         };
         let created = (|| -> std::result::Result<bool, postgres::Error> {
@@ -1117,10 +1117,10 @@ mod tests {
     #[test]
     fn bad_urls_are_usage_errors_that_do_not_echo_the_password() {
         let e = Target::parse("postgres://alice:s3cret@db/tok?sslmode=sometimes").unwrap_err();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
         assert!(!e.to_string().contains("s3cret"));
         let e = Target::parse("postgres://alice:s3cret@db:notaport/tok").unwrap_err();
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Usage);
         assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 }

@@ -133,7 +133,7 @@ impl Sqlite {
             Error::unavailable(
                 format!("{} is not a tokman store", path.display()),
                 Some(
-                    "check --store / TOKMAN_STORE; tokman never changes a file that is not its own"
+                    "check which store was meant; tokman never changes a file that is not its own"
                         .into(),
                 ),
             )
@@ -276,7 +276,7 @@ fn wait_in_short_steps(conn: &mut Connection) -> Result<()> {
 fn exists(path: &Path) -> Error {
     Error::conflict(
         format!("a store already exists at {}", path.display()),
-        "use it, or pass --store PATH to create another",
+        "use it, or create the new store at another path",
     )
 }
 
