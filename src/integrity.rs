@@ -114,6 +114,29 @@ pub fn top_through(nodes: &impl Nodes, bucket: u32, hash: Hash) -> Result<Hash> 
     Ok(h)
 }
 
+/// As [`top_through`], and also whether the stored nodes on the path itself (the bucket's node
+/// and each ancestor below the top) hold what the bucket implies. A path is proven by its
+/// siblings alone; checking the path too refuses a state whose rows and root were put back
+/// from an older copy while the nodes were not (one that `audit --check` refuses as well).
+/// `None` when a stored path node disagrees.
+pub fn checked_top(nodes: &impl Nodes, bucket: u32, hash: Hash) -> Result<Option<Hash>> {
+    let mut idx = bucket;
+    let mut h = hash;
+    for level in 0..DEPTH {
+        if nodes.node(level, idx)? != h {
+            return Ok(None);
+        }
+        let sibling = nodes.node(level, idx ^ 1)?;
+        h = if idx & 1 == 0 {
+            parent(level, &h, &sibling)
+        } else {
+            parent(level, &sibling, &h)
+        };
+        idx >>= 1;
+    }
+    Ok(Some(h))
+}
+
 /// Apply bucket changes (`bucket -> (old hash, new hash)`) to the stored nodes. Returns the old
 /// and the new top: the caller must check the old one against the sealed root before it trusts
 /// the new one (a mismatch means a node or a bucket was changed behind tokman's back).

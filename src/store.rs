@@ -814,9 +814,9 @@ impl Tx<'_> {
         }
         let hash = integrity::bucket_hash(bucket, &mut leaves);
         self.read_path(bucket)?;
-        let top = integrity::top_through(self, bucket, hash)?;
+        let top = integrity::checked_top(self, bucket, hash)?;
         let mut st = self.state.borrow_mut();
-        if top != st.tree {
+        if top != Some(st.tree) {
             return Err(tampered(format_args!(
                 "token {} (it disagrees with the store's integrity root)",
                 raw.id
@@ -826,11 +826,14 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Read the siblings on `bucket`'s path to the top at once (one query on PostgreSQL rather
+    /// Read the nodes on `bucket`'s path to the top and their siblings at once (one query on PostgreSQL rather
     /// than one per level).
     fn read_path(&self, bucket: u32) -> Result<()> {
         let positions: Vec<(u32, u32)> = (0..integrity::DEPTH)
-            .map(|level| (level, (bucket >> level) ^ 1))
+            .flat_map(|level| {
+                let idx = bucket >> level;
+                [(level, idx), (level, idx ^ 1)]
+            })
             .filter(|p| !self.nodes.borrow().contains_key(p))
             .collect();
         if positions.is_empty() {
