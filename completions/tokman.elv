@@ -37,6 +37,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
+            cand scan 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -204,6 +205,21 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;scan'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --staged 'Scan what is staged in the git repository here (what a commit would add)'
+            cand --json 'Print one JSON document'
+            cand --sarif 'Print SARIF 2.1.0 (for GitHub code scanning and editors)'
+            cand --revoke 'Revoke every live token found, with the reason `leaked in FILE`, in one transaction'
+            cand -y 'Revoke without asking (required with --revoke when there is no terminal)'
+            cand --yes 'Revoke without asking (required with --revoke when there is no terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;key'= {
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
@@ -306,6 +322,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
+            cand scan 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -334,6 +351,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;backup'= {
         }
         &'tokman;help;copy'= {
+        }
+        &'tokman;help;scan'= {
         }
         &'tokman;help;key'= {
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'

@@ -234,6 +234,20 @@ pub enum Command {
         PGPASSWORD=… tokman copy --to 'postgres://tokman@db.internal/tokman?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'\n  \
         tokman copy --store postgres://tokman@db.internal/tokman --to /var/lib/tokman/store.db --yes")]
     Copy(CopyArgs),
+    /// Find tokens in files, directories, stdin or staged changes; say whose and whether live
+    #[command(after_help = "Examples:\n  \
+        tokman scan .                          # every file under ., honouring .gitignore\n  \
+        tokman scan --staged                   # what a commit would add (a pre-commit hook)\n  \
+        kubectl logs deploy/api | tokman scan -\n  \
+        tokman scan --sarif . > tokman.sarif   # for GitHub code scanning\n  \
+        TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman scan /srv/www --revoke --yes\n\n\
+        Exit codes:\n  \
+        0   no token found (with a store: none live)\n  \
+        1   a live token found (with no store: any token found)\n  \
+        2   usage error\n  \
+        10  the store, given, cannot be opened\n  \
+        11  a key or passphrase was given and does not unlock it")]
+    Scan(ScanArgs),
     /// Manage the ways to unlock the store
     #[command(
         subcommand,
@@ -466,6 +480,30 @@ pub struct CopyArgs {
     pub to: std::ffi::OsString,
     /// Copy without asking (on a terminal, copy asks first)
     #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("format").args(["json", "sarif"])))]
+pub struct ScanArgs {
+    /// Files or directories to scan (directories recursively, honouring .gitignore; binary
+    /// files in them are skipped), or - for stdin [default: .]
+    #[arg(value_name = "PATH", value_hint = ValueHint::AnyPath, conflicts_with = "staged")]
+    pub paths: Vec<PathBuf>,
+    /// Scan what is staged in the git repository here (what a commit would add)
+    #[arg(long)]
+    pub staged: bool,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// Print SARIF 2.1.0 (for GitHub code scanning and editors)
+    #[arg(long)]
+    pub sarif: bool,
+    /// Revoke every live token found, with the reason `leaked in FILE`, in one transaction
+    #[arg(long)]
+    pub revoke: bool,
+    /// Revoke without asking (required with --revoke when there is no terminal)
+    #[arg(long, short = 'y', requires = "revoke")]
     pub yes: bool,
 }
 

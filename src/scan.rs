@@ -55,6 +55,28 @@ impl fmt::Debug for Hit {
     }
 }
 
+/// What a store says of a token found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// Valid now: whoever holds the text can use it.
+    Live,
+    Revoked,
+    Expired,
+    /// Not a token of this store (another store's, or a forged one whose checksum holds).
+    Unknown,
+}
+
+impl Liveness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Live => "live",
+            Liveness::Revoked => "revoked",
+            Liveness::Expired => "expired",
+            Liveness::Unknown => "unknown",
+        }
+    }
+}
+
 /// What a walk looked at.
 #[derive(Debug, Default, Clone)]
 pub struct Walked {

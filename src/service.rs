@@ -16,6 +16,7 @@ use crate::lifecycle::{
     self, Check, Decision, Holder, Missing, Outcome, Record, Request, Revocation, Status,
     Timestamp, Usage,
 };
+use crate::scan::Liveness;
 use crate::store::{Copied, Location, NewSlot, SlotInfo, Store, Stored, Tx, Unlock, Unlocked};
 use crate::token::{self, Presented, Token, TokenId};
 
@@ -129,9 +130,23 @@ impl Service {
         reason: Option<String>,
         now: Timestamp,
     ) -> Result<Vec<(Stored, Revocation, Option<Entry>)>> {
+        let each: Vec<(Which, Option<String>)> = targets
+            .iter()
+            .map(|w| (w.clone(), reason.clone()))
+            .collect();
+        self.revoke_each(&each, now)
+    }
+
+    /// [`Service::revoke_all`], each token with its own reason (`scan --revoke`: where it
+    /// leaked).
+    pub fn revoke_each(
+        &mut self,
+        targets: &[(Which, Option<String>)],
+        now: Timestamp,
+    ) -> Result<Vec<(Stored, Revocation, Option<Entry>)>> {
         let mut tx = self.store.write(&self.unlocked)?;
         let mut done: Vec<(Stored, Revocation, Option<Entry>)> = Vec::new();
-        for which in targets {
+        for (which, reason) in targets {
             let mut stored = find(&tx, which, now)?;
             if done.iter().any(|(s, _, _)| s.record.id == stored.record.id) {
                 continue;
@@ -152,6 +167,32 @@ impl Service {
             tx.commit()?;
         }
         Ok(done)
+    }
+
+    /// Whose each found token is and whether it is live, in one read: a token whose id this
+    /// store does not hold, or whose secret does not match, is unknown to it.
+    pub fn scan_status(
+        &mut self,
+        found: &[(&TokenId, &str)],
+        now: Timestamp,
+    ) -> Result<Vec<(Liveness, Option<String>)>> {
+        let tx = self.store.read(&self.unlocked)?;
+        let mut out = Vec::with_capacity(found.len());
+        for (id, text) in found {
+            let status = match tx.token(id)? {
+                Some(s) if tx.secret_matches(&s, text) => {
+                    let live = match s.record.status(now) {
+                        Status::Active => Liveness::Live,
+                        Status::Expired => Liveness::Expired,
+                        Status::Revoked => Liveness::Revoked,
+                    };
+                    (live, Some(s.record.user))
+                }
+                _ => (Liveness::Unknown, None),
+            };
+            out.push(status);
+        }
+        Ok(out)
     }
 
     /// Revoke and issue the successor in one transaction: if anything fails, the old token stays
