@@ -158,7 +158,7 @@ impl Service {
             }
             tx.update(&stored, false)?;
             let mut event = Event::new(Kind::Revoke).token(&stored.record.id, &stored.record.user);
-            event.detail.clone_from(&reason);
+            event.detail.clone_from(reason);
             let entry = tx.append(event, now)?;
             done.push((stored, outcome, Some(entry)));
         }
