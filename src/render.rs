@@ -7,7 +7,6 @@
 //! string. Nothing here decides anything or touches the store.
 
 use comfy_table::{Color, Table};
-use serde_json::{Value, json};
 
 use tokman::audit::Entry;
 use tokman::lifecycle::{Record, Status, Timestamp, Usage};
@@ -17,10 +16,6 @@ pub use tokman::text::{escape, escape_description, for_stderr, rfc3339};
 mod fit;
 
 use fit::{Column, Fit, Shown};
-
-fn opt_time(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(rfc3339(t)))
-}
 
 /// "in 12 days", "3 hours ago": how far `t` is from `now`, rounded to the nearest unit.
 /// A moment under ten seconds past is "just now"; a future one is always "in …", to the second
@@ -47,53 +42,6 @@ pub fn relative(t: Timestamp, now: Timestamp) -> String {
     } else {
         format!("{n} {unit}{plural} ago")
     }
-}
-
-/// A token record as the contract's JSON: every key present, absent values `null` or `[]`.
-pub fn record_json(r: &Record, usage: Option<&Usage>, now: Timestamp) -> Value {
-    json!({
-        "id": r.id,
-        "user": r.user,
-        "name": r.name,
-        "description": r.description,
-        "scopes": r.scopes,
-        "status": r.status(now).as_str(),
-        "created_at": rfc3339(r.created_at),
-        "expires_at": rfc3339(r.expires_at),
-        "revoked_at": opt_time(r.revoked_at),
-        "revoke_reason": r.revoke_reason,
-        "last_used_at": opt_time(usage.and_then(|u| u.last_used_at)),
-        "use_count": usage.map_or(0, |u| u.use_count),
-        "rate_limits": r.rate_limits,
-        "allowed_ips": r.allowed_ips,
-        "allowed_origins": r.allowed_origins,
-        "rotated_from": r.rotated_from,
-        "rotated_to": r.rotated_to,
-    })
-}
-
-/// An audit event as `audit --json` and `notify-command` see it.
-pub fn entry_json(e: &Entry) -> Value {
-    json!({
-        "seq": e.seq,
-        "at": rfc3339(e.at),
-        "event": e.event.event.as_str(),
-        "id": e.event.id,
-        "user": e.event.user,
-        "detail": e.event.detail,
-        "slot": e.event.slot,
-        "count": e.count,
-    })
-}
-
-pub fn slot_json(s: &SlotInfo) -> Value {
-    json!({
-        "slot": s.slot,
-        "kind": s.kind,
-        "label": s.label,
-        "created_at": rfc3339(s.created_at),
-        "last_used_at": opt_time(s.last_used_at),
-    })
 }
 
 /// How output looks: boxed and fitted to a terminal of known width, or plain columns for a

@@ -13,12 +13,12 @@ pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     if a.check {
         let Checked { intact, tokens } = service.check(a.expect_head.as_deref())?;
         if a.json {
-            out_json(&serde_json::json!({
-                "intact": true,
-                "events": intact.events,
-                "tokens": tokens,
-                "head": intact.head,
-            }))?;
+            out_json(&crate::views::AuditCheck {
+                intact: true,
+                events: intact.events,
+                tokens,
+                head: &intact.head,
+            })?;
         } else {
             out(&format!("{}\n", intact.head))?;
             say(format_args!(
@@ -33,10 +33,8 @@ pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     let since = a.since.map(|s| now.saturating_sub(s.as_secs()));
     let entries = service.events(since)?;
     if a.json {
-        return out_json(&serde_json::Value::Array(
-            entries.iter().map(render::entry_json).collect(),
-        ))
-        .map(|()| 0);
+        let events: Vec<_> = entries.iter().map(crate::views::Event::new).collect();
+        return out_json(&events).map(|()| 0);
     }
     if entries.is_empty() {
         // Only a person is told; a cron job stays quiet when there is nothing.

@@ -1,7 +1,5 @@
 //! `tokman info`, `tokman backup` and `tokman copy`: what a store is, and copies of it.
 
-use serde_json::json;
-
 use super::{Ctx, now, out, out_json, say};
 use crate::cli::{BackupArgs, CopyArgs, InfoArgs};
 use crate::config::UnlockSource;
@@ -31,25 +29,28 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
     };
     let slot_kinds = |kind: &str| public.slots.iter().filter(|(_, k)| k == kind).count();
     if a.json {
-        let by_status = private.as_ref().map(|(active, expired, revoked, _)| {
-            json!({ "active": active, "expired": expired, "revoked": revoked })
-        });
-        let slots: Vec<_> = public
-            .slots
-            .iter()
-            .map(|(n, kind)| json!({ "slot": n, "kind": kind }))
-            .collect();
-        return out_json(&json!({
-            "store": ctx.cfg.store.to_string(),
-            "backend": public.backend,
-            "schema_version": public.version,
-            "prefix": public.prefix,
-            "tokens": public.tokens,
-            "tokens_by_status": by_status,
-            "slots": slots,
-            "events": public.events,
-            "audit_head": private.as_ref().map(|p| p.3.clone()),
-        }))
+        use crate::views::{ByStatus, Info, InfoSlot};
+        return out_json(&Info {
+            store: ctx.cfg.store.to_string(),
+            backend: public.backend,
+            schema_version: public.version,
+            prefix: &public.prefix,
+            tokens: public.tokens,
+            tokens_by_status: private
+                .as_ref()
+                .map(|&(active, expired, revoked, _)| ByStatus {
+                    active,
+                    expired,
+                    revoked,
+                }),
+            slots: public
+                .slots
+                .iter()
+                .map(|(slot, kind)| InfoSlot { slot: *slot, kind })
+                .collect(),
+            events: public.events,
+            audit_head: private.as_ref().map(|p| p.3.as_str()),
+        })
         .map(|()| 0);
     }
     let tokens = match &private {

@@ -105,9 +105,10 @@ pub fn unprinted(id: &TokenId, e: Error) -> Error {
 pub fn show_issued(ctx: &Ctx<'_>, issued: &Issued, verb: &str, json: bool) -> Result<()> {
     let now = issued.record.created_at;
     if json {
-        let mut doc = render::record_json(&issued.record, None, now);
-        doc["token"] = serde_json::Value::String(issued.token.expose().to_owned());
-        out_json(&doc)
+        out_json(&crate::views::NewToken {
+            record: crate::views::TokenRecord::new(&issued.record, None, now),
+            token: issued.token.expose(),
+        })
     } else if ctx.cfg.terminal.stdout {
         out(&render::token_box(
             issued.token.expose(),

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
         (Target::Stdin, None) => unreachable!("stdin was read above"),
     };
     if a.json {
-        out_json(&render::record_json(
+        out_json(&crate::views::TokenRecord::new(
             &stored.record,
             Some(&stored.usage),
             now,

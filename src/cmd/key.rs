@@ -39,9 +39,12 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             service.note_slot_used(now());
             let slots = service.slots()?;
             if json {
-                out_json(&serde_json::Value::Array(
-                    slots.iter().map(render::slot_json).collect(),
-                ))?;
+                out_json(
+                    &(slots
+                        .iter()
+                        .map(crate::views::Slot::new)
+                        .collect::<Vec<_>>()),
+                )?;
             } else {
                 out(&format!(
                     "{}\n",

@@ -73,7 +73,7 @@ fn json(service: &mut Service, filter: &Filter, now: Timestamp) -> Result<(usize
     let mut o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut shown = 0;
     let matched = service.list_each(filter, now, |r, u| {
-        let doc = serde_json::to_string_pretty(&render::record_json(&r, Some(&u), now))?;
+        let doc = serde_json::to_string_pretty(&crate::views::TokenRecord::new(&r, Some(&u), now))?;
         o.write_all(if shown == 0 { b"[\n  " } else { b",\n  " })?;
         shown += 1;
         // One level deeper: every line of the document indented by two more spaces.

@@ -147,7 +147,7 @@ pub fn out(text: &str) -> Result<()> {
 }
 
 /// One JSON document and a newline on stdout.
-pub fn out_json(value: &serde_json::Value) -> Result<()> {
+pub fn out_json(value: &impl serde::Serialize) -> Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     out(&text)

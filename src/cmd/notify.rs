@@ -19,7 +19,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::warn;
-use crate::render;
 use tokman::audit::Entry;
 use tokman::service::Service;
 
@@ -43,7 +42,10 @@ pub fn run(service: &mut Service, entry: &Entry) {
         }
     };
     let Some(command) = command else { return };
-    let payload = format!("{}\n", render::entry_json(entry));
+    let payload = format!(
+        "{}\n",
+        serde_json::to_string(&crate::views::Event::new(entry)).unwrap_or_default()
+    );
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(&command)

@@ -11,7 +11,11 @@ pub fn run(ctx: &Ctx<'_>, a: PurgeArgs) -> Result<i32> {
     let purged = service.purge(a.revoked, a.dry_run, now())?;
     let n = purged.ids.len();
     let printed = if a.json {
-        out_json(&serde_json::json!({ "purged": n, "ids": purged.ids, "dry_run": a.dry_run }))
+        out_json(&crate::views::Purge {
+            purged: n,
+            ids: &purged.ids,
+            dry_run: a.dry_run,
+        })
     } else if !a.quiet || n > 0 {
         let noun = if n == 1 { "token" } else { "tokens" };
         let verb = if a.dry_run { "would purge" } else { "purged" };

@@ -59,16 +59,13 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
         }
     }
     let printed = if a.json {
-        let mut records: Vec<serde_json::Value> = done
+        let records: Vec<_> = done
             .iter()
-            .map(|(s, _, _)| render::record_json(&s.record, Some(&s.usage), now))
+            .map(|(s, _, _)| crate::views::TokenRecord::new(&s.record, Some(&s.usage), now))
             .collect();
-        match records.pop() {
-            Some(one) if !several && records.is_empty() => out_json(&one),
-            last => {
-                records.extend(last);
-                out_json(&serde_json::Value::Array(records))
-            }
+        match records.as_slice() {
+            [one] if !several => out_json(one),
+            all => out_json(&all),
         }
     } else {
         Ok(())

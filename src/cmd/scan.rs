@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
-use serde_json::{Value, json};
 
 use super::{Ctx, now, out, out_json, require_yes, say, warn};
 use crate::cli::ScanArgs;
 use crate::config::UnlockSource;
 use crate::render::escape;
+use crate::views::{self, sarif};
 use tokman::error::{Error, Result};
 use tokman::scan::{self, Hit, Liveness, Scanner, Walked};
 use tokman::service::Which;
@@ -248,32 +248,28 @@ fn summary(found: &[Found], walked: &Walked, store_given: bool) -> String {
     text
 }
 
-fn json_doc(found: &[Found], walked: &Walked, revoked: &[String]) -> Value {
-    let hits: Vec<Value> = found
-        .iter()
-        .map(|f| {
-            json!({
-                "file": f.hit.source,
-                "line": f.hit.line,
-                "column": f.hit.column,
-                "id": f.hit.id.to_string(),
-                "user": f.status.as_ref().and_then(|s| s.1.clone()),
-                "status": f.status.as_ref().map(|s| s.0.as_str()),
+fn json_doc<'a>(found: &'a [Found], walked: &'a Walked, revoked: &'a [String]) -> views::Scan<'a> {
+    views::Scan {
+        hits: found
+            .iter()
+            .map(|f| views::ScanHit {
+                file: &f.hit.source,
+                line: f.hit.line,
+                column: f.hit.column,
+                id: &f.hit.id,
+                user: f.status.as_ref().and_then(|s| s.1.as_deref()),
+                status: f.status.as_ref().map(|s| s.0.as_str()),
             })
-        })
-        .collect();
-    let errors: Vec<Value> = walked
-        .errors
-        .iter()
-        .map(|(p, e)| json!({ "path": p, "error": e }))
-        .collect();
-    json!({
-        "hits": hits,
-        "files": walked.files,
-        "binary_skipped": walked.binary,
-        "errors": errors,
-        "revoked": revoked,
-    })
+            .collect(),
+        files: walked.files,
+        binary_skipped: walked.binary,
+        errors: walked
+            .errors
+            .iter()
+            .map(|(path, error)| views::ScanError { path, error })
+            .collect(),
+        revoked,
+    }
 }
 
 /// Characters a SARIF artifact URI (a relative reference) must not hold as they are.
@@ -295,12 +291,16 @@ const URI: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// SARIF 2.1.0, in the shape gitleaks writes: one run, one rule, a result per hit.
-fn sarif(found: &[Found]) -> Value {
-    let results: Vec<Value> = found
+fn sarif(found: &[Found]) -> sarif::Log<'_> {
+    let text = |s: &str| sarif::Text { text: s.to_owned() };
+    let results = found
         .iter()
         .map(|f| {
             let (level, what) = match &f.status {
-                None => ("error", "a tokman API token (not checked against a store)".to_owned()),
+                None => (
+                    "error",
+                    "a tokman API token (not checked against a store)".to_owned(),
+                ),
                 Some((Liveness::Live, _)) => ("error", "a live tokman API token".to_owned()),
                 Some((Liveness::Unknown, _)) => (
                     "warning",
@@ -308,48 +308,63 @@ fn sarif(found: &[Found]) -> Value {
                 ),
                 Some((s, _)) => ("note", format!("a {} tokman API token", s.as_str())),
             };
-            let uri = utf8_percent_encode(&f.hit.source, URI).to_string();
             let width = f.hit.token().chars().count() as u64;
-            json!({
-                "ruleId": "tokman-token",
-                "level": level,
-                "message": { "text": format!("{} is {what}; revoke it and remove it from the history", f.hit.id) },
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": { "uri": uri },
-                        "region": {
-                            "startLine": f.hit.line,
-                            "startColumn": f.hit.column,
-                            "endLine": f.hit.line,
-                            "endColumn": f.hit.column + width,
-                        }
-                    }
+            sarif::Result {
+                rule_id: RULE,
+                level,
+                message: sarif::Text {
+                    text: format!(
+                        "{} is {what}; revoke it and remove it from the history",
+                        f.hit.id
+                    ),
+                },
+                locations: vec![sarif::Location {
+                    physical_location: sarif::PhysicalLocation {
+                        artifact_location: sarif::ArtifactLocation {
+                            uri: utf8_percent_encode(&f.hit.source, URI).to_string(),
+                        },
+                        region: sarif::Region {
+                            start_line: f.hit.line,
+                            start_column: f.hit.column,
+                            end_line: f.hit.line,
+                            end_column: f.hit.column + width,
+                        },
+                    },
                 }],
-                "partialFingerprints": { "tokmanTokenId/v1": f.hit.id.to_string() },
-            })
+                partial_fingerprints: sarif::Fingerprints {
+                    token_id: f.hit.id.as_str(),
+                },
+            }
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "tokman",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "informationUri": "https://github.com/tokman/tokman",
-                    "rules": [{
-                        "id": "tokman-token",
-                        "name": "TokmanApiToken",
-                        "shortDescription": { "text": "tokman API token" },
-                        "fullDescription": { "text": "A tokman API token (prefix, id and a body whose CRC32 checksum holds). Whoever can read it can use it until it is revoked." },
-                        "help": { "text": "Revoke the token (tokman revoke ID, or tokman scan --revoke), issue a new one, and remove the old one from the file and its history." },
-                        "defaultConfiguration": { "level": "error" },
+    sarif::Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: vec![sarif::Run {
+            tool: sarif::Tool {
+                driver: sarif::Driver {
+                    name: "tokman",
+                    version: env!("CARGO_PKG_VERSION"),
+                    information_uri: "https://github.com/tokman/tokman",
+                    rules: vec![sarif::Rule {
+                        id: RULE,
+                        name: "TokmanApiToken",
+                        short_description: text("tokman API token"),
+                        full_description: text(
+                            "A tokman API token (prefix, id and a body whose CRC32 checksum holds). Whoever can read it can use it until it is revoked.",
+                        ),
+                        help: text(
+                            "Revoke the token (tokman revoke ID, or tokman scan --revoke), issue a new one, and remove the old one from the file and its history.",
+                        ),
+                        default_configuration: sarif::Configuration { level: "error" },
                     }],
-                }
+                },
             },
-            "columnKind": "unicodeCodePoints",
-            "results": results,
+            column_kind: "unicodeCodePoints",
+            results,
         }],
-    })
+    }
 }
+
+/// The one SARIF rule.
+const RULE: &str = "tokman-token";

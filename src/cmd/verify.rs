@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, Read, Write};
 
-use serde_json::{Value, json};
+use crate::views::VerifyResult;
 
 use super::{Ctx, now, out, read_token_stdin, say, warn};
 use crate::cli::VerifyArgs;
@@ -51,15 +51,7 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
                 Ok(verdict) => verdict,
                 // A script asked for a document: it gets one, with the error's exit code.
                 Err(e) if a.json => {
-                    let doc = json!({
-                        "valid": false,
-                        "outcome": "error",
-                        "reason": e.to_string(),
-                        "id": null,
-                        "user": null,
-                        "scopes": null,
-                        "expires_at": null,
-                    });
+                    let doc = serde_json::to_string(&VerifyResult::error(e.to_string()))?;
                     if let Err(out_err) = out(&format!("{doc}\n"))
                         && !matches!(out_err, Error::BrokenPipe)
                     {
@@ -72,7 +64,10 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
         }
     };
     let printed = if a.json {
-        out(&format!("{}\n", verdict_json(&verdict)))
+        out(&format!(
+            "{}\n",
+            serde_json::to_string(&VerifyResult::new(&verdict, reason(&verdict)))?
+        ))
     } else if a.quiet {
         Ok(())
     } else {
@@ -105,20 +100,6 @@ fn reason(v: &Verdict) -> String {
         Some(Missing::Origin) => format!("{}; pass --origin", v.reason),
         None => v.reason.clone(),
     }
-}
-
-/// The `verify --json` document, whatever the outcome.
-pub fn verdict_json(v: &Verdict) -> Value {
-    let r = v.record.as_ref();
-    json!({
-        "valid": v.outcome == Outcome::Valid,
-        "outcome": v.outcome.as_str(),
-        "reason": reason(v),
-        "id": r.map(|r| &r.id),
-        "user": r.map(|r| &r.user),
-        "scopes": r.map(|r| &r.scopes),
-        "expires_at": r.map(|r| render::rfc3339(r.expires_at)),
-    })
 }
 
 /// The longest line `verify --stream` keeps; the rest of a longer line is skipped.
@@ -165,7 +146,7 @@ fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
             }
         }
         for verdict in check_lines(ctx, &mut session, &lines, check)? {
-            serde_json::to_writer(&mut output, &verdict_json(&verdict))?;
+            serde_json::to_writer(&mut output, &VerifyResult::new(&verdict, reason(&verdict)))?;
             output.write_all(b"\n")?;
         }
         output.flush()?;
