@@ -242,6 +242,19 @@ mod unix {
     }
 }
 
+/// Create a new file that only its owner may read or write (mode 0600), never over an existing
+/// one: the store file, a backup, a key file. The one place tokman creates a private file.
+pub fn create_new_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

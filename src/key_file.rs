@@ -227,14 +227,7 @@ pub fn stage(target: &Path, key: &KeyFileKey) -> Result<StagedKeyFile> {
         .map(|b| format!("{b:02x}"))
         .collect();
     let tmp = dir.join(format!(".{}.tmp-{suffix}", name.to_string_lossy()));
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(&tmp).map_err(|e| {
+    let mut file = crate::file_safety::create_new_private(&tmp).map_err(|e| {
         Error::unavailable(
             format!("cannot create the key file {}: {e}", target.display()),
             Some(format!(

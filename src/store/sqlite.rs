@@ -306,23 +306,18 @@ fn io_unavailable(path: &Path, e: std::io::Error) -> Error {
 /// Create an empty file with mode 0600 (SQLite gives its -wal and -shm files the same mode as
 /// the database file), never over an existing one.
 pub(super) fn create_private_file(path: &Path) -> Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).map(drop).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::conflict(
-                format!("{} already exists", path.display()),
-                "tokman never writes over an existing file: choose another path",
-            )
-        } else {
-            io_unavailable(path, e)
-        }
-    })
+    crate::file_safety::create_new_private(path)
+        .map(drop)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::conflict(
+                    format!("{} already exists", path.display()),
+                    "tokman never writes over an existing file: choose another path",
+                )
+            } else {
+                io_unavailable(path, e)
+            }
+        })
 }
 
 fn build(tmp: &Path, fill: impl FnOnce(Box<dyn Txn + '_>) -> Result<()>) -> Result<()> {
