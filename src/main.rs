@@ -19,6 +19,7 @@ mod exit;
 mod manpage;
 mod prompt;
 mod render;
+mod serve;
 
 /// A core dump would write the unlocked master key and any token being issued to disk: turn
 /// them off (soft and hard limit) before anything is read. Failure is harmless and ignored.

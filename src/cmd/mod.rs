@@ -29,6 +29,7 @@ mod notify;
 mod purge;
 mod revoke;
 mod rotate;
+mod serve;
 mod verify;
 
 /// Everything a command needs from the outside world, resolved once.
@@ -216,6 +217,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Info(a) => copy::info(&ctx, a),
         Command::Backup(a) => copy::backup(&ctx, a),
         Command::Copy(a) => copy::copy(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     };
     result.map_err(in_flags)
