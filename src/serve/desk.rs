@@ -49,7 +49,7 @@ pub enum Reply {
     Verdict(Verdict),
     Introspected {
         caller: Verdict,
-        target: Option<Record>,
+        target: Option<Box<Record>>,
     },
     Pong,
     /// The store could not answer: nothing of this batch was counted.
@@ -241,7 +241,7 @@ impl Owner {
                 (Job::Introspect { target, .. }, Probed::Verdict(caller)) => {
                     let target = match target {
                         Some(_) => match next()? {
-                            Probed::Found(found) => found,
+                            Probed::Found(found) => found.map(Box::new),
                             _ => return Err(Error::internal("a look-up answered out of order")),
                         },
                         None => None,

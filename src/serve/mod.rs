@@ -5,7 +5,7 @@
 //!   requests from one transaction each (group commit);
 //! - [`http`]: the endpoints and the status each outcome gets, the request log and metrics;
 //! - [`peer`]: the peer of a connection and the client address a request is checked with;
-//! - [`metrics`]: `/metrics`.
+//! - [`metrics`] writes `/metrics`.
 //!
 //! The store is opened and unlocked once, before this module runs; it never reads a key file
 //! or passphrase. It never logs, caches or answers with a token.
