@@ -249,7 +249,15 @@ fn a_valid_token_is_200_with_its_user_id_and_scopes() {
         "",
     )
     .is(200, "valid");
-    assert_eq!(use_count(&b, &token), 2);
+    // Under /auth/ too (Envoy's ext_authz appends the original path).
+    s.send(
+        "GET",
+        "/auth/app/x",
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    )
+    .is(200, "valid");
+    assert_eq!(use_count(&b, &token), 3);
     // The request log names the token by id, never whole.
     let log = s.log();
     assert!(

@@ -1,4 +1,4 @@
-//! The endpoints: `/auth` (any method), `POST /introspect`, `GET /healthz`, `GET /metrics`,
+//! The endpoints: `/auth` and `/auth/*` (any method), `POST /introspect`, `GET /healthz`, `GET /metrics`,
 //! and the one layer that times, counts and logs every answer.
 //!
 //! Statuses are chosen for nginx's `auth_request` first, which passes on 2xx, 401 and 403
@@ -51,6 +51,8 @@ pub struct App {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/auth", any(auth))
+        // Envoy's ext_authz appends the original path to its path prefix.
+        .route("/auth/{*path}", any(auth))
         .route("/introspect", post(introspect))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
@@ -84,6 +86,7 @@ async fn observe(State(app): State<Arc<App>>, req: Request, next: Next) -> Respo
     let outcome = note.as_ref().map_or("none", |n| n.outcome);
     let endpoint = match path.as_str() {
         "/auth" => "auth",
+        p if p.starts_with("/auth/") => "auth",
         "/introspect" => "introspect",
         "/healthz" => "healthz",
         "/metrics" => "metrics",
