@@ -61,6 +61,9 @@ _tokman() {
             tokman,scan)
                 cmd="tokman__subcmd__scan"
                 ;;
+            tokman,serve)
+                cmd="tokman__subcmd__serve"
+                ;;
             tokman,verify)
                 cmd="tokman__subcmd__verify"
                 ;;
@@ -111,6 +114,9 @@ _tokman() {
                 ;;
             tokman__subcmd__help,scan)
                 cmd="tokman__subcmd__help__subcmd__scan"
+                ;;
+            tokman__subcmd__help,serve)
+                cmd="tokman__subcmd__help__subcmd__serve"
                 ;;
             tokman__subcmd__help,verify)
                 cmd="tokman__subcmd__help__subcmd__verify"
@@ -167,7 +173,7 @@ _tokman() {
 
     case "${cmd}" in
         tokman)
-            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke rotate verify purge audit info backup copy scan key version completions help"
+            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -393,7 +399,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help)
-            opts="init generate list inspect revoke rotate verify purge audit info backup copy scan key version completions help"
+            opts="init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -659,6 +665,20 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1210,6 +1230,57 @@ _tokman() {
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__serve)
+            opts="-q -h -V --listen --trusted-proxy --socket-group --limited-status --quiet --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --trusted-proxy)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --socket-group)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --limited-status)
+                    COMPREPLY=($(compgen -W "403 429" -- "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
             cand scan 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
+            cand serve 'Answer auth requests over HTTP, for reverse proxies and services'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -220,6 +221,21 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;serve'= {
+            cand --listen 'Listen on ADDR:PORT (port 0 picks a free one), or on a Unix socket with unix:PATH (mode 0600, or 0660 with --socket-group)'
+            cand --trusted-proxy 'Take the client address from X-Forwarded-For or X-Real-IP when the peer is in this network (repeatable; a bare address is one host)'
+            cand --socket-group 'Give the Unix socket to this group, mode 0660 (the proxy''s group)'
+            cand --limited-status 'The status for a rate-limited token: 403 (what nginx auth_request accepts) or 429'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -q 'No request log on stderr'
+            cand --quiet 'No request log on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;key'= {
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
@@ -323,6 +339,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
             cand scan 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
+            cand serve 'Answer auth requests over HTTP, for reverse proxies and services'
             cand key 'Manage the ways to unlock the store'
             cand version 'Print tokman''s version (as `tokman --version` does)'
             cand completions 'Print a shell completion script'
@@ -353,6 +370,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;copy'= {
         }
         &'tokman;help;scan'= {
+        }
+        &'tokman;help;serve'= {
         }
         &'tokman;help;key'= {
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'

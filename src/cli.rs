@@ -248,6 +248,15 @@ pub enum Command {
         10  the store, given, cannot be opened\n  \
         11  a key or passphrase was given and does not unlock it")]
     Scan(ScanArgs),
+    /// Answer auth requests over HTTP, for reverse proxies and services
+    #[command(after_help = "Examples:\n  \
+        TOKMAN_KEY_FILE=/etc/tokman/serve.key tokman serve\n  \
+        tokman serve --listen unix:/run/tokman/serve.sock --socket-group www-data\n  \
+        tokman serve --listen 127.0.0.1:7070 --trusted-proxy 127.0.0.1/32 --limited-status 429\n\n\
+        Endpoints: /auth (any method), POST /introspect, GET /healthz, GET /metrics.\n\
+        /auth answers 200 (valid), 401 (missing, malformed, unknown, expired, revoked), 403\n\
+        (denied; rate limited, with Retry-After) or 503 (the store cannot be used).")]
+    Serve(ServeArgs),
     /// Manage the ways to unlock the store
     #[command(
         subcommand,
@@ -537,6 +546,60 @@ pub struct AuditArgs {
     /// With --check: fail (exit 12) unless this head, noted earlier, is the log's head or an earlier head of it
     #[arg(long, value_name = "H", value_hint = ValueHint::Other, requires = "check", value_parser = parse_head)]
     pub expect_head: Option<String>,
+}
+
+/// Where `serve` listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(std::net::SocketAddr),
+    Unix(PathBuf),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Listen on ADDR:PORT (port 0 picks a free one), or on a Unix socket with unix:PATH
+    /// (mode 0600, or 0660 with --socket-group)
+    #[arg(long, value_name = "ADDR", value_hint = ValueHint::Other, default_value = "127.0.0.1:7070", value_parser = parse_listen)]
+    pub listen: Listen,
+    /// Take the client address from X-Forwarded-For or X-Real-IP when the peer is in this
+    /// network (repeatable; a bare address is one host)
+    #[arg(long, value_name = "CIDR", value_hint = ValueHint::Other, value_parser = parse_cidr)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+    /// Give the Unix socket to this group, mode 0660 (the proxy's group)
+    #[arg(long, value_name = "G", value_hint = ValueHint::Other)]
+    pub socket_group: Option<String>,
+    /// The status for a rate-limited token: 403 (what nginx auth_request accepts) or 429
+    #[arg(long, value_name = "CODE", default_value = "403", value_parser = ["403", "429"])]
+    pub limited_status: String,
+    /// No request log on stderr
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_listen(s: &str) -> Result<Listen, Error> {
+    if let Some(path) = s.strip_prefix("unix:") {
+        if path.is_empty() {
+            return Err(Error::usage(
+                "unix: needs a socket path, as in unix:/run/tokman.sock",
+            ));
+        }
+        return Ok(Listen::Unix(PathBuf::from(path)));
+    }
+    s.parse().map(Listen::Tcp).map_err(|_| {
+        Error::usage(format!(
+            "{s} is not an address to listen on: give ADDR:PORT (127.0.0.1:7070, [::1]:7070) or unix:PATH"
+        ))
+    })
+}
+
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, Error> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            Error::usage(format!(
+                "{s} is not a network: give a CIDR (10.0.0.0/8) or an address"
+            ))
+        })
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ mod exit;
 mod manpage;
 mod prompt;
 mod render;
+mod serve;
 mod views;
 
 /// A core dump would write the unlocked master key and any token being issued to disk: turn

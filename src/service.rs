@@ -17,7 +17,9 @@ use crate::lifecycle::{
     Timestamp, Usage,
 };
 use crate::scan::Liveness;
-use crate::store::{Copied, Location, NewSlot, SlotInfo, Store, Stored, Tx, Unlock, Unlocked};
+use crate::store::{
+    Copied, Durability, Location, NewSlot, SlotInfo, Store, Stored, Tx, Unlock, Unlocked,
+};
 use crate::token::{self, Presented, Token, TokenId};
 
 /// A token picked by id or by its user (the user's active token).
@@ -378,6 +380,41 @@ impl Service {
         Ok(verdicts)
     }
 
+    /// Answer a batch of server requests in one write transaction, in order: each verify with
+    /// its own check (counted as [`Service::verify`] counts it), each look-up counting nothing.
+    /// A server pays one commit a batch however many requests wait, and every count is exact
+    /// beside other processes; an error fails the whole batch and changes nothing.
+    pub fn probe_batch(&mut self, probes: &[Probe<'_>], now: Timestamp) -> Result<Vec<Probed>> {
+        let mut tx = self.store.write(&self.unlocked)?;
+        let mut answers = Vec::with_capacity(probes.len());
+        for probe in probes {
+            answers.push(match probe {
+                Probe::Verify(presented, check) => {
+                    Probed::Verdict(verify_in(&mut tx, presented, check, now)?)
+                }
+                Probe::Look(presented) => Probed::Found(match tx.token(presented.id())? {
+                    Some(s) if tx.secret_matches(&s, presented.text()) => Some(s.record),
+                    _ => None,
+                }),
+                Probe::Ping => {
+                    tx.settings()?;
+                    Probed::Pong
+                }
+            });
+        }
+        tx.commit()?;
+        Ok(answers)
+    }
+
+    /// Open the store again at the same place, keeping the keys that unlocked it (a server
+    /// after a lost database connection or a store file put back): no passphrase or key file
+    /// is read again. A store that the keys do not open fails its next transaction.
+    pub fn reopen(&mut self, durability: Durability) -> Result<()> {
+        let location = self.store.location().clone();
+        self.store = Store::open(&location, durability)?;
+        Ok(())
+    }
+
     /// The audit events, oldest first, from `since` on.
     pub fn events(&mut self, since: Option<Timestamp>) -> Result<Vec<Entry>> {
         self.store.read(&self.unlocked)?.events(since)
@@ -517,6 +554,25 @@ impl Service {
         self.store
             .copy_to(&self.unlocked, how, dest, Some(event), now)
     }
+}
+
+/// One request of a [`Service::probe_batch`].
+pub enum Probe<'a> {
+    /// Check a token as `verify` does, counting a valid use.
+    Verify(&'a Presented<'a>, &'a Check),
+    /// Find the token whose secret this is, counting nothing (for introspection).
+    Look(&'a Presented<'a>),
+    /// Read the store's settings: does the store answer?
+    Ping,
+}
+
+/// The answer to one [`Probe`], in its order.
+#[derive(Debug)]
+pub enum Probed {
+    Verdict(Verdict),
+    /// The token's record when the secret matched a token of this store.
+    Found(Option<Record>),
+    Pong,
 }
 
 /// What [`Service::check`] found intact.

@@ -30,6 +30,7 @@ mod purge;
 mod revoke;
 mod rotate;
 mod scan;
+mod serve;
 mod verify;
 
 /// Everything a command needs from the outside world, resolved once.
@@ -218,6 +219,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Backup(a) => copy::backup(&ctx, a),
         Command::Copy(a) => copy::copy(&ctx, a),
         Command::Scan(a) => scan::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     };
     result.map_err(in_flags)
