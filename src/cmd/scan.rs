@@ -14,7 +14,7 @@ use crate::cli::ScanArgs;
 use crate::config::UnlockSource;
 use crate::render::escape;
 use tokman::error::{Error, Result};
-use tokman::scan::{self, Hit, Liveness, Scanner, Walked};
+use tokman::scan::{Hit, Liveness, Scanner, Walked};
 use tokman::service::Which;
 use tokman::store::Durability;
 
@@ -95,7 +95,7 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
             .map(|f| {
                 (
                     Which::Id(f.hit.id.clone()),
-                    Some(format!("leaked in {}", f.hit.source)),
+                    Some(format!("leaked in {}", shown_path(&f.hit.source))),
                 )
             })
             .collect();
@@ -153,27 +153,32 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
 /// Every hit in the sources asked for, with what the walk saw.
 fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
     let scanner = Scanner::new();
-    let mut walked = Walked::default();
     if a.staged {
-        let staged = scan::staged(Path::new(".")).map_err(|e| {
-            Error::usage_hint(
-                format!("cannot read what is staged: {e}"),
-                "run scan --staged inside a git repository",
-            )
-        })?;
         let mut hits = Vec::new();
-        for (name, blob) in staged {
-            walked.files += 1;
-            walked.bytes += blob.len() as u64;
-            scanner
-                .scan_reader(&name, blob.as_slice(), &mut |h| hits.push(h))
-                .map_err(|e| Error::internal(format!("reading a staged blob: {e}")))?;
-        }
+        let walked = scanner
+            .scan_staged(Path::new("."), &mut |h| hits.push(h))
+            .map_err(|e| {
+                Error::usage_hint(
+                    format!("cannot read what is staged: {e}"),
+                    "run scan --staged inside a git repository",
+                )
+            })?;
         return Ok((hits, walked));
     }
+    let mut walked = Walked::default();
     let mut paths: Vec<PathBuf> = a.paths.clone();
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
+    }
+    // Every path is checked before stdin is read: `producer | tokman scan - typo` is a usage
+    // error at once, not after the producer ends.
+    for p in paths.iter().filter(|p| p.as_os_str() != "-") {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(Error::usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
     }
     let mut hits = Vec::new();
     if paths.iter().any(|p| p.as_os_str() == "-") {
@@ -184,14 +189,6 @@ fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
         walked.files += 1;
         walked.bytes += n;
         paths.retain(|p| p.as_os_str() != "-");
-    }
-    for p in &paths {
-        if std::fs::symlink_metadata(p).is_err() {
-            return Err(Error::usage(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
-        }
     }
     if !paths.is_empty() {
         let found = Mutex::new(Vec::new());
@@ -210,6 +207,13 @@ fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
         walked.errors.extend(w.errors);
     }
     Ok((hits, walked))
+}
+
+/// A path as every output and the revoke reason give it: exact, except that anything of a
+/// token's shape in it (a file named after the token it holds) is its id and `_…`, so no
+/// output, audit event or SARIF upload holds a secret.
+fn shown_path(source: &str) -> std::borrow::Cow<'_, str> {
+    tokman::token::redact(source)
 }
 
 fn summary(found: &[Found], walked: &Walked, store_given: bool) -> String {
@@ -253,7 +257,7 @@ fn json_doc(found: &[Found], walked: &Walked, revoked: &[String]) -> Value {
         .iter()
         .map(|f| {
             json!({
-                "file": f.hit.source,
+                "file": shown_path(&f.hit.source),
                 "line": f.hit.line,
                 "column": f.hit.column,
                 "id": f.hit.id.to_string(),
@@ -265,7 +269,7 @@ fn json_doc(found: &[Found], walked: &Walked, revoked: &[String]) -> Value {
     let errors: Vec<Value> = walked
         .errors
         .iter()
-        .map(|(p, e)| json!({ "path": p, "error": e }))
+        .map(|(p, e)| json!({ "path": shown_path(p), "error": shown_path(e) }))
         .collect();
     json!({
         "hits": hits,
@@ -308,7 +312,7 @@ fn sarif(found: &[Found]) -> Value {
                 ),
                 Some((s, _)) => ("note", format!("a {} tokman API token", s.as_str())),
             };
-            let uri = utf8_percent_encode(&f.hit.source, URI).to_string();
+            let uri = utf8_percent_encode(&shown_path(&f.hit.source), URI).to_string();
             let width = f.hit.token().chars().count() as u64;
             json!({
                 "ruleId": "tokman-token",
