@@ -296,41 +296,111 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The files staged in the git repository at `dir` (what a commit would add: added, copied,
-/// modified or renamed), each with its staged content, read through `git` itself.
-pub fn staged(dir: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
-    let git = |args: &[&str]| -> io::Result<Vec<u8>> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+impl Scanner {
+    /// Scan what is staged in the git repository at `dir` (what a commit would add: files
+    /// added, copied, modified or renamed), reading each staged blob through `git` itself. One
+    /// `git cat-file --batch` streams every blob, each scanned as it comes, so memory stays
+    /// bounded whatever the size of what is staged, and one process serves any number of
+    /// files. Names are from the repository's top, whatever directory `dir` is in it.
+    pub fn scan_staged(&self, dir: &Path, f: &mut dyn FnMut(Hit)) -> io::Result<Walked> {
+        use std::io::{BufRead, Write};
+        use std::process::{Command, Stdio};
+        let git = || {
+            let mut c = Command::new("git");
+            c.arg("-C")
+                .arg(dir)
+                .args(["-c", "diff.relative=false"])
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped());
+            c
+        };
+        let failed = |what: &str, stderr: &[u8]| {
+            io::Error::other(format!(
+                "git {what}: {}",
+                String::from_utf8_lossy(stderr).trim()
+            ))
+        };
+        let what = "diff --cached --raw";
+        let out = git()
+            .args([
+                "diff",
+                "--cached",
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                "--diff-filter=ACMR",
+            ])
             .output()?;
         if !out.status.success() {
-            return Err(io::Error::other(format!(
-                "git {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(failed(what, &out.stderr));
         }
-        Ok(out.stdout)
-    };
-    let names = git(&[
-        "diff",
-        "--cached",
-        "--name-only",
-        "-z",
-        "--no-renames",
-        "--diff-filter=ACMR",
-    ])?;
-    let mut out = Vec::new();
-    for name in names.split(|&b| b == 0).filter(|n| !n.is_empty()) {
-        let name = String::from_utf8_lossy(name).into_owned();
-        let blob = git(&["show", &format!(":{name}")])?;
-        out.push((name, blob));
+        // `:OLDMODE NEWMODE OLDOID NEWOID STATUS\0PATH\0`, each change.
+        let mut staged: Vec<(String, String)> = Vec::new();
+        let mut fields = out.stdout.split(|&b| b == 0);
+        while let Some(head) = fields.next().filter(|h| !h.is_empty()) {
+            let head = String::from_utf8_lossy(head);
+            let name = fields
+                .next()
+                .ok_or_else(|| failed(what, b"a change without its path"))?;
+            let parts: Vec<&str> = head.split(' ').collect();
+            let (Some(mode), Some(oid)) = (parts.get(1), parts.get(3)) else {
+                return Err(failed(what, head.as_bytes()));
+            };
+            // A submodule's entry names a commit of another repository: nothing to read.
+            if *mode == "160000" {
+                continue;
+            }
+            staged.push((oid.to_string(), String::from_utf8_lossy(name).into_owned()));
+        }
+        let mut walked = Walked::default();
+        if staged.is_empty() {
+            return Ok(walked);
+        }
+        let mut child = git()
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut input = child.stdin.take().expect("piped");
+        let oids: Vec<String> = staged.iter().map(|(oid, _)| oid.clone()).collect();
+        // Fed from a thread, so that git never waits on a full pipe that nobody reads.
+        let feeder = std::thread::spawn(move || -> io::Result<()> {
+            for oid in oids {
+                writeln!(input, "{oid}")?;
+            }
+            Ok(())
+        });
+        let mut blobs = io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut result = Ok(());
+        for (oid, name) in &staged {
+            let mut header = String::new();
+            blobs.read_line(&mut header)?;
+            let size = match header.trim_end().split(' ').collect::<Vec<_>>()[..] {
+                [got, "blob", size] if got == oid => size.parse::<u64>().ok(),
+                _ => None,
+            };
+            let Some(size) = size else {
+                result = Err(failed("cat-file --batch", header.trim_end().as_bytes()));
+                break;
+            };
+            let mut blob = (&mut blobs).take(size);
+            let n = self.scan_reader(name, &mut blob, f)?;
+            let mut newline = [0u8; 1];
+            blobs.read_exact(&mut newline)?;
+            walked.files += 1;
+            walked.bytes += n;
+        }
+        drop(blobs);
+        let fed = feeder.join().unwrap_or(Ok(()));
+        let out = child.wait_with_output()?;
+        result?;
+        if !out.status.success() {
+            return Err(failed("cat-file --batch", &out.stderr));
+        }
+        fed?;
+        Ok(walked)
     }
-    Ok(out)
 }
 
 #[cfg(test)]

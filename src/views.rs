@@ -211,7 +211,7 @@ pub struct Scan<'a> {
 
 #[derive(Serialize)]
 pub struct ScanHit<'a> {
-    pub file: &'a str,
+    pub file: std::borrow::Cow<'a, str>,
     pub line: u64,
     pub column: u64,
     pub id: &'a TokenId,
@@ -221,8 +221,8 @@ pub struct ScanHit<'a> {
 
 #[derive(Serialize)]
 pub struct ScanError<'a> {
-    pub path: &'a str,
-    pub error: &'a str,
+    pub path: std::borrow::Cow<'a, str>,
+    pub error: std::borrow::Cow<'a, str>,
 }
 
 /// SARIF 2.1.0 (`scan --sarif`), in the shape gitleaks writes: one run, one rule.

@@ -14,7 +14,7 @@ use crate::config::UnlockSource;
 use crate::render::escape;
 use crate::views::{self, sarif};
 use tokman::error::{Error, Result};
-use tokman::scan::{self, Hit, Liveness, Scanner, Walked};
+use tokman::scan::{Hit, Liveness, Scanner, Walked};
 use tokman::service::Which;
 use tokman::store::Durability;
 
@@ -95,7 +95,7 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
             .map(|f| {
                 (
                     Which::Id(f.hit.id.clone()),
-                    Some(format!("leaked in {}", f.hit.source)),
+                    Some(format!("leaked in {}", shown_path(&f.hit.source))),
                 )
             })
             .collect();
@@ -153,27 +153,32 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
 /// Every hit in the sources asked for, with what the walk saw.
 fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
     let scanner = Scanner::new();
-    let mut walked = Walked::default();
     if a.staged {
-        let staged = scan::staged(Path::new(".")).map_err(|e| {
-            Error::usage_hint(
-                format!("cannot read what is staged: {e}"),
-                "run scan --staged inside a git repository",
-            )
-        })?;
         let mut hits = Vec::new();
-        for (name, blob) in staged {
-            walked.files += 1;
-            walked.bytes += blob.len() as u64;
-            scanner
-                .scan_reader(&name, blob.as_slice(), &mut |h| hits.push(h))
-                .map_err(|e| Error::internal(format!("reading a staged blob: {e}")))?;
-        }
+        let walked = scanner
+            .scan_staged(Path::new("."), &mut |h| hits.push(h))
+            .map_err(|e| {
+                Error::usage_hint(
+                    format!("cannot read what is staged: {e}"),
+                    "run scan --staged inside a git repository",
+                )
+            })?;
         return Ok((hits, walked));
     }
+    let mut walked = Walked::default();
     let mut paths: Vec<PathBuf> = a.paths.clone();
     if paths.is_empty() {
         paths.push(PathBuf::from("."));
+    }
+    // Every path is checked before stdin is read: `producer | tokman scan - typo` is a usage
+    // error at once, not after the producer ends.
+    for p in paths.iter().filter(|p| p.as_os_str() != "-") {
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(Error::usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
     }
     let mut hits = Vec::new();
     if paths.iter().any(|p| p.as_os_str() == "-") {
@@ -184,14 +189,6 @@ fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
         walked.files += 1;
         walked.bytes += n;
         paths.retain(|p| p.as_os_str() != "-");
-    }
-    for p in &paths {
-        if std::fs::symlink_metadata(p).is_err() {
-            return Err(Error::usage(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
-        }
     }
     if !paths.is_empty() {
         let found = Mutex::new(Vec::new());
@@ -210,6 +207,13 @@ fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
         walked.errors.extend(w.errors);
     }
     Ok((hits, walked))
+}
+
+/// A path as every output and the revoke reason give it: exact, except that anything of a
+/// token's shape in it (a file named after the token it holds) is its id and `_…`, so no
+/// output, audit event or SARIF upload holds a secret.
+fn shown_path(source: &str) -> std::borrow::Cow<'_, str> {
+    tokman::token::redact(source)
 }
 
 fn summary(found: &[Found], walked: &Walked, store_given: bool) -> String {
@@ -253,7 +257,7 @@ fn json_doc<'a>(found: &'a [Found], walked: &'a Walked, revoked: &'a [String]) -
         hits: found
             .iter()
             .map(|f| views::ScanHit {
-                file: &f.hit.source,
+                file: shown_path(&f.hit.source),
                 line: f.hit.line,
                 column: f.hit.column,
                 id: &f.hit.id,
@@ -266,7 +270,10 @@ fn json_doc<'a>(found: &'a [Found], walked: &'a Walked, revoked: &'a [String]) -
         errors: walked
             .errors
             .iter()
-            .map(|(path, error)| views::ScanError { path, error })
+            .map(|(path, error)| views::ScanError {
+                path: shown_path(path),
+                error: shown_path(error),
+            })
             .collect(),
         revoked,
     }
@@ -321,7 +328,7 @@ fn sarif(found: &[Found]) -> sarif::Log<'_> {
                 locations: vec![sarif::Location {
                     physical_location: sarif::PhysicalLocation {
                         artifact_location: sarif::ArtifactLocation {
-                            uri: utf8_percent_encode(&f.hit.source, URI).to_string(),
+                            uri: utf8_percent_encode(&shown_path(&f.hit.source), URI).to_string(),
                         },
                         region: sarif::Region {
                             start_line: f.hit.line,
