@@ -770,10 +770,12 @@ impl Tx<'_> {
         {
             return Ok(());
         }
-        let changed = self.db.borrow_mut().touch_slot(self.slot, now)?;
-        // Only a written value is remembered (it may still roll back; then the next touch in
-        // this process simply writes it again after the minute).
-        if changed && let Some(cell) = self.touched_at {
+        // Written now, or already written less than a minute ago (by this process or another):
+        // either way nothing needs writing for the next minute, so `verify --stream` and a
+        // server do not send the no-op update with every token. (If this transaction rolls
+        // back, the next touch after the minute writes it.)
+        self.db.borrow_mut().touch_slot(self.slot, now)?;
+        if let Some(cell) = self.touched_at {
             cell.set(Some(now));
         }
         Ok(())
