@@ -33,9 +33,11 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (never a secret)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show every field of one token, by id or from the token on stdin')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens now, irreversibly')
-            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: revoke it and issue its successor with the same settings')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a live token''s settings, keeping its secret')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: retire it and issue its successor with the same settings')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token; the exit code says whether it is valid')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
+            [CompletionResult]::new('remind', 'remind', [CompletionResultType]::ParameterValue, 'Record and print a reminder for each token about to expire (for cron)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show what and where the store is, with counts')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write a consistent SQLite copy of the store, taken while it is in use')
@@ -53,7 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--max-lifetime', '--max-lifetime', [CompletionResultType]::ParameterName, 'Maximum (and default) token lifetime; at most 180d')
             [CompletionResult]::new('--default-rate-limit', '--default-rate-limit', [CompletionResultType]::ParameterName, 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)')
             [CompletionResult]::new('--new-key-file', '--new-key-file', [CompletionResultType]::ParameterName, 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase')
-            [CompletionResult]::new('--notify-command', '--notify-command', [CompletionResultType]::ParameterName, 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin')
+            [CompletionResult]::new('--notify-command', '--notify-command', [CompletionResultType]::ParameterName, 'Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin')
             [CompletionResult]::new('--audit-retention', '--audit-retention', [CompletionResultType]::ParameterName, 'How long the audit log keeps events before `purge` drops them')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
@@ -72,6 +74,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)')
             [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Accept the token only from this address or CIDR (repeatable)')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'Accept the token only from this origin, scheme://host[:port] (repeatable)')
+            [CompletionResult]::new('--max-uses', '--max-uses', [CompletionResultType]::ParameterName, 'Accept at most N valid verifies in the token''s life (1: a one-time token)')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
@@ -126,12 +129,52 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'tokman;rotate' {
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Rotate this user''s active token')
-            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Lifetime of the successor (at most the store''s maximum)')
+        'tokman;update' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Change this user''s active token')
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Expire this long from now; only ever sooner than the token''s expiry')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A new short name for the token')
+            [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'A new description')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Replace the scopes with these (repeatable)')
+            [CompletionResult]::new('--add-scope', '--add-scope', [CompletionResultType]::ParameterName, 'Add a scope (repeatable)')
+            [CompletionResult]::new('--remove-scope', '--remove-scope', [CompletionResultType]::ParameterName, 'Remove a scope the token has (repeatable)')
+            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Replace the rate limits, like 60/min or 10000/day (repeatable)')
+            [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Replace the IP allow-list with these addresses or CIDRs (repeatable)')
+            [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'Replace the origin allow-list with these origins (repeatable)')
+            [CompletionResult]::new('--max-uses', '--max-uses', [CompletionResultType]::ParameterName, 'Accept at most N valid verifies in the token''s life, counting those so far')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('--no-rate-limit', '--no-rate-limit', [CompletionResultType]::ParameterName, 'Remove every rate limit')
+            [CompletionResult]::new('--clear-allow-ip', '--clear-allow-ip', [CompletionResultType]::ParameterName, 'Remove the IP allow-list: any address may use the token')
+            [CompletionResult]::new('--clear-allow-origin', '--clear-allow-origin', [CompletionResultType]::ParameterName, 'Remove the origin allow-list: any origin may use the token')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm a change that widens access (required for one without a terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm a change that widens access (required for one without a terminal)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the changed token''s record as JSON')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tokman;rotate' {
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Rotate this user''s active token')
+            [CompletionResult]::new('--expires-in', '--expires-in', [CompletionResultType]::ParameterName, 'Lifetime of the successor (default: the original''s, within the store''s maximum)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Keep the old token valid this much longer (at most 24h and its remaining life)')
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'A new short name for the token')
+            [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'A new description')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Replace the scopes with these (repeatable)')
+            [CompletionResult]::new('--add-scope', '--add-scope', [CompletionResultType]::ParameterName, 'Add a scope (repeatable)')
+            [CompletionResult]::new('--remove-scope', '--remove-scope', [CompletionResultType]::ParameterName, 'Remove a scope the token has (repeatable)')
+            [CompletionResult]::new('--rate-limit', '--rate-limit', [CompletionResultType]::ParameterName, 'Replace the rate limits, like 60/min or 10000/day (repeatable)')
+            [CompletionResult]::new('--allow-ip', '--allow-ip', [CompletionResultType]::ParameterName, 'Replace the IP allow-list with these addresses or CIDRs (repeatable)')
+            [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'Replace the origin allow-list with these origins (repeatable)')
+            [CompletionResult]::new('--max-uses', '--max-uses', [CompletionResultType]::ParameterName, 'Accept at most N valid verifies in the token''s life, counting those so far')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('--no-rate-limit', '--no-rate-limit', [CompletionResultType]::ParameterName, 'Remove every rate limit')
+            [CompletionResult]::new('--clear-allow-ip', '--clear-allow-ip', [CompletionResultType]::ParameterName, 'Remove the IP allow-list: any address may use the token')
+            [CompletionResult]::new('--clear-allow-origin', '--clear-allow-origin', [CompletionResultType]::ParameterName, 'Remove the origin allow-list: any origin may use the token')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask to confirm (required without a terminal)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the new token''s record plus "token" as JSON')
@@ -168,6 +211,18 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing unless something was purged or went wrong')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {"purged": N, "ids": [...], "dry_run": false}')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tokman;remind' {
+            [CompletionResult]::new('--within', '--within', [CompletionResultType]::ParameterName, 'Remind this long before expiry (repeatable; default 7d and 1d)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the reminders as an array of audit events in JSON')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -362,9 +417,11 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List tokens (never a secret)')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'Show every field of one token, by id or from the token on stdin')
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke tokens now, irreversibly')
-            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: revoke it and issue its successor with the same settings')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Change a live token''s settings, keeping its secret')
+            [CompletionResult]::new('rotate', 'rotate', [CompletionResultType]::ParameterValue, 'Replace a token: retire it and issue its successor with the same settings')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check a token; the exit code says whether it is valid')
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
+            [CompletionResult]::new('remind', 'remind', [CompletionResultType]::ParameterValue, 'Record and print a reminder for each token about to expire (for cron)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show what and where the store is, with counts')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write a consistent SQLite copy of the store, taken while it is in use')
@@ -392,6 +449,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
         'tokman;help;revoke' {
             break
         }
+        'tokman;help;update' {
+            break
+        }
         'tokman;help;rotate' {
             break
         }
@@ -399,6 +459,9 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;help;purge' {
+            break
+        }
+        'tokman;help;remind' {
             break
         }
         'tokman;help;audit' {

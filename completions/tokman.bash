@@ -52,6 +52,9 @@ _tokman() {
             tokman,purge)
                 cmd="tokman__subcmd__purge"
                 ;;
+            tokman,remind)
+                cmd="tokman__subcmd__remind"
+                ;;
             tokman,revoke)
                 cmd="tokman__subcmd__revoke"
                 ;;
@@ -63,6 +66,9 @@ _tokman() {
                 ;;
             tokman,serve)
                 cmd="tokman__subcmd__serve"
+                ;;
+            tokman,update)
+                cmd="tokman__subcmd__update"
                 ;;
             tokman,verify)
                 cmd="tokman__subcmd__verify"
@@ -106,6 +112,9 @@ _tokman() {
             tokman__subcmd__help,purge)
                 cmd="tokman__subcmd__help__subcmd__purge"
                 ;;
+            tokman__subcmd__help,remind)
+                cmd="tokman__subcmd__help__subcmd__remind"
+                ;;
             tokman__subcmd__help,revoke)
                 cmd="tokman__subcmd__help__subcmd__revoke"
                 ;;
@@ -117,6 +126,9 @@ _tokman() {
                 ;;
             tokman__subcmd__help,serve)
                 cmd="tokman__subcmd__help__subcmd__serve"
+                ;;
+            tokman__subcmd__help,update)
+                cmd="tokman__subcmd__help__subcmd__update"
                 ;;
             tokman__subcmd__help,verify)
                 cmd="tokman__subcmd__help__subcmd__verify"
@@ -173,7 +185,7 @@ _tokman() {
 
     case "${cmd}" in
         tokman)
-            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help"
+            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,7 +336,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__generate)
-            opts="-h -V --name --description --scope --expires-in --rate-limit --no-rate-limit --allow-ip --allow-origin --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --name --description --scope --expires-in --rate-limit --no-rate-limit --allow-ip --allow-origin --max-uses --json --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,6 +391,13 @@ _tokman() {
                     fi
                     return 0
                     ;;
+                --max-uses)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -399,7 +418,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help)
-            opts="init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help"
+            opts="init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,6 +655,20 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__help__subcmd__remind)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -679,6 +712,20 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1070,7 +1117,7 @@ _tokman() {
                     return 0
                     ;;
                 --status)
-                    COMPREPLY=($(compgen -W "active expired revoked all" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "active rotating expired revoked all" -- "${cur}"))
                     return 0
                     ;;
                 --expiring-within)
@@ -1143,6 +1190,39 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__remind)
+            opts="-h -V --within --json --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --within)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__revoke)
             opts="-y -h -V --user --reason --yes --json --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1184,7 +1264,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__rotate)
-            opts="-y -h -V --user --expires-in --yes --json --store --key-file --passphrase-file --help --version"
+            opts="-y -h -V --user --expires-in --grace --name --description --scope --add-scope --remove-scope --rate-limit --no-rate-limit --allow-ip --clear-allow-ip --allow-origin --clear-allow-origin --max-uses --yes --json --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1198,6 +1278,76 @@ _tokman() {
                     return 0
                     ;;
                 --expires-in)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --add-scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --remove-scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --allow-ip)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --allow-origin)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --max-uses)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
@@ -1279,6 +1429,109 @@ _tokman() {
                     ;;
                 --limited-status)
                     COMPREPLY=($(compgen -W "403 429" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__update)
+            opts="-y -h -V --user --expires-in --name --description --scope --add-scope --remove-scope --rate-limit --no-rate-limit --allow-ip --clear-allow-ip --allow-origin --clear-allow-origin --max-uses --yes --json --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --user)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --expires-in)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --add-scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --remove-scope)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --rate-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --allow-ip)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --allow-origin)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --max-uses)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --store)

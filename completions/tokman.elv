@@ -30,9 +30,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand list 'List tokens (never a secret)'
             cand inspect 'Show every field of one token, by id or from the token on stdin'
             cand revoke 'Revoke tokens now, irreversibly'
-            cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
+            cand update 'Change a live token''s settings, keeping its secret'
+            cand rotate 'Replace a token: retire it and issue its successor with the same settings'
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
+            cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
@@ -49,7 +51,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --max-lifetime 'Maximum (and default) token lifetime; at most 180d'
             cand --default-rate-limit 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)'
             cand --new-key-file 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase'
-            cand --notify-command 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin'
+            cand --notify-command 'Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin'
             cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
@@ -67,6 +69,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --rate-limit 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)'
             cand --allow-ip 'Accept the token only from this address or CIDR (repeatable)'
             cand --allow-origin 'Accept the token only from this origin, scheme://host[:port] (repeatable)'
+            cand --max-uses 'Accept at most N valid verifies in the token''s life (1: a one-time token)'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
@@ -117,12 +120,51 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'tokman;rotate'= {
-            cand --user 'Rotate this user''s active token'
-            cand --expires-in 'Lifetime of the successor (at most the store''s maximum)'
+        &'tokman;update'= {
+            cand --user 'Change this user''s active token'
+            cand --expires-in 'Expire this long from now; only ever sooner than the token''s expiry'
+            cand --name 'A new short name for the token'
+            cand --description 'A new description'
+            cand --scope 'Replace the scopes with these (repeatable)'
+            cand --add-scope 'Add a scope (repeatable)'
+            cand --remove-scope 'Remove a scope the token has (repeatable)'
+            cand --rate-limit 'Replace the rate limits, like 60/min or 10000/day (repeatable)'
+            cand --allow-ip 'Replace the IP allow-list with these addresses or CIDRs (repeatable)'
+            cand --allow-origin 'Replace the origin allow-list with these origins (repeatable)'
+            cand --max-uses 'Accept at most N valid verifies in the token''s life, counting those so far'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --no-rate-limit 'Remove every rate limit'
+            cand --clear-allow-ip 'Remove the IP allow-list: any address may use the token'
+            cand --clear-allow-origin 'Remove the origin allow-list: any origin may use the token'
+            cand -y 'Do not ask to confirm a change that widens access (required for one without a terminal)'
+            cand --yes 'Do not ask to confirm a change that widens access (required for one without a terminal)'
+            cand --json 'Print the changed token''s record as JSON'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;rotate'= {
+            cand --user 'Rotate this user''s active token'
+            cand --expires-in 'Lifetime of the successor (default: the original''s, within the store''s maximum)'
+            cand --grace 'Keep the old token valid this much longer (at most 24h and its remaining life)'
+            cand --name 'A new short name for the token'
+            cand --description 'A new description'
+            cand --scope 'Replace the scopes with these (repeatable)'
+            cand --add-scope 'Add a scope (repeatable)'
+            cand --remove-scope 'Remove a scope the token has (repeatable)'
+            cand --rate-limit 'Replace the rate limits, like 60/min or 10000/day (repeatable)'
+            cand --allow-ip 'Replace the IP allow-list with these addresses or CIDRs (repeatable)'
+            cand --allow-origin 'Replace the origin allow-list with these origins (repeatable)'
+            cand --max-uses 'Accept at most N valid verifies in the token''s life, counting those so far'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --no-rate-limit 'Remove every rate limit'
+            cand --clear-allow-ip 'Remove the IP allow-list: any address may use the token'
+            cand --clear-allow-origin 'Remove the origin allow-list: any origin may use the token'
             cand -y 'Do not ask to confirm (required without a terminal)'
             cand --yes 'Do not ask to confirm (required without a terminal)'
             cand --json 'Print the new token''s record plus "token" as JSON'
@@ -157,6 +199,17 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -q 'Print nothing unless something was purged or went wrong'
             cand --quiet 'Print nothing unless something was purged or went wrong'
             cand --json 'Print {"purged": N, "ids": [...], "dry_run": false}'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;remind'= {
+            cand --within 'Remind this long before expiry (repeatable; default 7d and 1d)'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --json 'Print the reminders as an array of audit events in JSON'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -331,9 +384,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand list 'List tokens (never a secret)'
             cand inspect 'Show every field of one token, by id or from the token on stdin'
             cand revoke 'Revoke tokens now, irreversibly'
-            cand rotate 'Replace a token: revoke it and issue its successor with the same settings'
+            cand update 'Change a live token''s settings, keeping its secret'
+            cand rotate 'Replace a token: retire it and issue its successor with the same settings'
             cand verify 'Check a token; the exit code says whether it is valid'
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
+            cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
@@ -355,11 +410,15 @@ set edit:completion:arg-completer[tokman] = {|@words|
         }
         &'tokman;help;revoke'= {
         }
+        &'tokman;help;update'= {
+        }
         &'tokman;help;rotate'= {
         }
         &'tokman;help;verify'= {
         }
         &'tokman;help;purge'= {
+        }
+        &'tokman;help;remind'= {
         }
         &'tokman;help;audit'= {
         }

@@ -34,9 +34,11 @@ complete -c tokman -n "__fish_tokman_needs_command" -f -a "generate" -d 'Issue a
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "list" -d 'List tokens (never a secret)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
-complete -c tokman -n "__fish_tokman_needs_command" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "update" -d 'Change a live token\'s settings, keeping its secret'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "rotate" -d 'Replace a token: retire it and issue its successor with the same settings'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
+complete -c tokman -n "__fish_tokman_needs_command" -f -a "remind" -d 'Record and print a reminder for each token about to expire (for cron)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "audit" -d 'Show the audit log, or check that it is intact'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "info" -d 'Show what and where the store is, with counts'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "backup" -d 'Write a consistent SQLite copy of the store, taken while it is in use'
@@ -51,7 +53,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand init" -l prefix -d 'Token 
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l max-lifetime -d 'Maximum (and default) token lifetime; at most 180d' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limit -d 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l new-key-file -d 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin' -r
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin' -r
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
@@ -65,6 +67,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand generate" -l expires-in -d
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d 'Limit uses, like 60/min or 10000/day; units s, m/min, h, d/day, w/week (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l max-uses -d 'Accept at most N valid verifies in the token\'s life (1: a one-time token)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
@@ -74,6 +77,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand generate" -s h -l help -d 
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l user -d 'Only this user\'s tokens' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l status -d 'Only tokens with this status' -r -f -a "active\t''
+rotating\t'Rotated, still valid until its grace ends'
 expired\t''
 revoked\t''
 all\t''"
@@ -105,11 +109,45 @@ complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s y -l yes -d 'Do
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l json -d 'Print the revoked token\'s record as JSON (an array of records for several ids)'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l user -d 'Change this user\'s active token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l expires-in -d 'Expire this long from now; only ever sooner than the token\'s expiry' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l name -d 'A new short name for the token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l description -d 'A new description' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l scope -d 'Replace the scopes with these (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l add-scope -d 'Add a scope (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l remove-scope -d 'Remove a scope the token has (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l rate-limit -d 'Replace the rate limits, like 60/min or 10000/day (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l allow-ip -d 'Replace the IP allow-list with these addresses or CIDRs (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l allow-origin -d 'Replace the origin allow-list with these origins (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l max-uses -d 'Accept at most N valid verifies in the token\'s life, counting those so far' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l no-rate-limit -d 'Remove every rate limit'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l clear-allow-ip -d 'Remove the IP allow-list: any address may use the token'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l clear-allow-origin -d 'Remove the origin allow-list: any origin may use the token'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -s y -l yes -d 'Do not ask to confirm a change that widens access (required for one without a terminal)'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -l json -d 'Print the changed token\'s record as JSON'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand update" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l user -d 'Rotate this user\'s active token' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l expires-in -d 'Lifetime of the successor (at most the store\'s maximum)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l expires-in -d 'Lifetime of the successor (default: the original\'s, within the store\'s maximum)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l grace -d 'Keep the old token valid this much longer (at most 24h and its remaining life)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l name -d 'A new short name for the token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l description -d 'A new description' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l scope -d 'Replace the scopes with these (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l add-scope -d 'Add a scope (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l remove-scope -d 'Remove a scope the token has (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l rate-limit -d 'Replace the rate limits, like 60/min or 10000/day (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l allow-ip -d 'Replace the IP allow-list with these addresses or CIDRs (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l allow-origin -d 'Replace the origin allow-list with these origins (repeatable)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l max-uses -d 'Accept at most N valid verifies in the token\'s life, counting those so far' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l no-rate-limit -d 'Remove every rate limit'
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l clear-allow-ip -d 'Remove the IP allow-list: any address may use the token'
+complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l clear-allow-origin -d 'Remove the origin allow-list: any origin may use the token'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l json -d 'Print the new token\'s record plus "token" as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s h -l help -d 'Print help'
@@ -135,6 +173,13 @@ complete -c tokman -n "__fish_tokman_using_subcommand purge" -s q -l quiet -d 'P
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...], "dry_run": false}'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l within -d 'Remind this long before expiry (repeatable; default 7d and 1d)' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l json -d 'Print the reminders as an array of audit events in JSON'
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -s h -l help -d 'Print help'
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -s V -l version -d 'Print version'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless this head, noted earlier, is the log\'s head or an earlier head of it' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
@@ -231,24 +276,26 @@ complete -c tokman -n "__fish_tokman_using_subcommand completions" -l key-file -
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "init" -d 'Create a store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "list" -d 'List tokens (never a secret)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "rotate" -d 'Replace a token: revoke it and issue its successor with the same settings'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "info" -d 'Show what and where the store is, with counts'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "backup" -d 'Write a consistent SQLite copy of the store, taken while it is in use'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "copy" -d 'Copy the whole store into a new store, SQLite or PostgreSQL'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "scan" -d 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "serve" -d 'Answer auth requests over HTTP, for reverse proxies and services'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "key" -d 'Manage the ways to unlock the store'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke rotate verify purge audit info backup copy scan serve key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "init" -d 'Create a store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "generate" -d 'Issue a token for a user (shown once)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "list" -d 'List tokens (never a secret)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "inspect" -d 'Show every field of one token, by id or from the token on stdin'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "revoke" -d 'Revoke tokens now, irreversibly'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "update" -d 'Change a live token\'s settings, keeping its secret'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "rotate" -d 'Replace a token: retire it and issue its successor with the same settings'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "verify" -d 'Check a token; the exit code says whether it is valid'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "purge" -d 'Delete expired tokens (and revoked ones with --revoked)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "remind" -d 'Record and print a reminder for each token about to expire (for cron)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "audit" -d 'Show the audit log, or check that it is intact'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "info" -d 'Show what and where the store is, with counts'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "backup" -d 'Write a consistent SQLite copy of the store, taken while it is in use'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "copy" -d 'Copy the whole store into a new store, SQLite or PostgreSQL'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "scan" -d 'Find tokens in files, directories, stdin or staged changes; say whose and whether live'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "serve" -d 'Answer auth requests over HTTP, for reverse proxies and services'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "key" -d 'Manage the ways to unlock the store'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the slots (never key material)'

@@ -24,6 +24,8 @@ pub enum Kind {
     VerifyRefused,
     Upgrade,
     Copy,
+    Update,
+    Expiring,
 }
 
 impl Kind {
@@ -40,6 +42,8 @@ impl Kind {
             Kind::VerifyRefused => "verify_refused",
             Kind::Upgrade => "upgrade",
             Kind::Copy => "copy",
+            Kind::Update => "update",
+            Kind::Expiring => "expiring",
         }
     }
 }

@@ -21,11 +21,12 @@ macro_rules! exit_codes {
   1   token invalid: unknown, wrong secret, malformed, or not of this store
   2   usage error
   3   token expired
-  4   token revoked
+  4   token revoked (or rotated and past its grace)
   5   denied: missing scope, IP, origin or user
   6   rate limited
   7   conflict: the user has an active token; the store or key file exists; last slot
   8   not found: no such token id, user or slot
+  9   usage exceeded: the token's --max-uses are used up
   10  store missing, unreadable or unsafe, or the database unreachable
   11  store locked: no unlock source, or wrong passphrase or key file
   12  store corrupt or tampered with
@@ -52,9 +53,10 @@ macro_rules! verify_exit_codes {
   1   invalid: unknown, wrong secret, malformed, or not of this store
   2   usage error (checked before the token is read)
   3   expired
-  4   revoked
+  4   revoked (or rotated and past its grace)
   5   denied: a required scope, the IP, the origin or the user does not match
   6   rate limited
+  9   usage exceeded: the token's --max-uses are used up
   10  store missing, unreadable or unsafe, or the database unreachable
   11  store locked: no unlock source, or a wrong passphrase or key file
   12  store corrupt or tampered with"
@@ -195,10 +197,17 @@ pub enum Command {
         tokman revoke tm_4f7k2m9q0xyz tm_9bgt35xppiwx --yes\n  \
         tokman revoke --user alice --yes")]
     Revoke(RevokeArgs),
-    /// Replace a token: revoke it and issue its successor with the same settings
+    /// Change a live token's settings, keeping its secret
+    #[command(after_help = "Examples:\n  \
+        tokman update tm_4f7k2m9q0xyz --add-scope posts:write\n  \
+        tokman update --user ci-bot --rate-limit 10/min --expires-in 7d\n  \
+        tokman update tm_4f7k2m9q0xyz --clear-allow-ip --yes   # widens access: confirms")]
+    Update(UpdateArgs),
+    /// Replace a token: retire it and issue its successor with the same settings
     #[command(after_help = "Examples:\n  \
         tokman rotate tm_4f7k2m9q0xyz\n  \
-        NEW=$(tokman rotate --user ci-bot --yes)")]
+        NEW=$(tokman rotate --user ci-bot --grace 1h --yes)   # the old one works for 1 more hour\n  \
+        tokman rotate tm_4f7k2m9q0xyz --remove-scope admin --yes")]
     Rotate(RotateArgs),
     /// Check a token; the exit code says whether it is valid
     #[command(
@@ -212,6 +221,13 @@ pub enum Command {
         # crontab: every night at 03:00\n  \
         0 3 * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman purge --revoked --quiet")]
     Purge(PurgeArgs),
+    /// Record and print a reminder for each token about to expire (for cron)
+    #[command(after_help = "Examples:\n  \
+        tokman remind                       # 7 days and 1 day ahead\n  \
+        tokman remind --within 14d --within 2d --json\n  \
+        # crontab: every hour; the notify command mails each reminder\n  \
+        0 * * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman remind")]
+    Remind(RemindArgs),
     /// Show the audit log, or check that it is intact
     #[command(after_help = "Examples:\n  \
         tokman audit --since 7d\n  \
@@ -295,7 +311,7 @@ pub struct InitArgs {
     /// Create a new key file (mode 0600) and unlock the store with it instead of a passphrase
     #[arg(long, value_name = "PATH")]
     pub new_key_file: Option<PathBuf>,
-    /// Run this with `sh -c` after generate, rotate, revoke and purge, the event as JSON on stdin
+    /// Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin
     #[arg(long, value_name = "CMD")]
     pub notify_command: Option<String>,
     /// How long the audit log keeps events before `purge` drops them
@@ -332,6 +348,9 @@ pub struct GenerateArgs {
     /// Accept the token only from this origin, scheme://host[:port] (repeatable)
     #[arg(long, value_name = "ORIGIN", value_hint = ValueHint::Other, value_parser = parse_origin)]
     pub allow_origin: Vec<Origin>,
+    /// Accept at most N valid verifies in the token's life (1: a one-time token)
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_max_uses)]
+    pub max_uses: Option<u64>,
     /// Print the token record plus "token" as JSON
     #[arg(long)]
     pub json: bool,
@@ -340,6 +359,8 @@ pub struct GenerateArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusFilter {
     Active,
+    /// Rotated, still valid until its grace ends
+    Rotating,
     Expired,
     Revoked,
     All,
@@ -428,13 +449,92 @@ pub struct RotateArgs {
     /// Rotate this user's active token
     #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user)]
     pub user: Option<String>,
-    /// Lifetime of the successor (at most the store's maximum)
+    /// Lifetime of the successor (default: the original's, within the store's maximum)
     #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
     pub expires_in: Option<Span>,
+    /// Keep the old token valid this much longer (at most 24h and its remaining life)
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub grace: Option<Span>,
+    #[command(flatten)]
+    pub settings: SettingArgs,
     /// Do not ask to confirm (required without a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Print the new token's record plus "token" as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The settings `update` changes and `rotate` changes for the successor.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Setting options")]
+pub struct SettingArgs {
+    /// A new short name for the token
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_name)]
+    pub name: Option<String>,
+    /// A new description
+    #[arg(long, value_name = "D", value_hint = ValueHint::Other, value_parser = parse_description)]
+    pub description: Option<String>,
+    /// Replace the scopes with these (repeatable)
+    #[arg(long, value_name = "S", value_hint = ValueHint::Other, value_parser = parse_scope, conflicts_with_all = ["add_scope", "remove_scope"])]
+    pub scope: Vec<Scope>,
+    /// Add a scope (repeatable)
+    #[arg(long, value_name = "S", value_hint = ValueHint::Other, value_parser = parse_scope)]
+    pub add_scope: Vec<Scope>,
+    /// Remove a scope the token has (repeatable)
+    #[arg(long, value_name = "S", value_hint = ValueHint::Other, value_parser = parse_scope)]
+    pub remove_scope: Vec<Scope>,
+    /// Replace the rate limits, like 60/min or 10000/day (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_hint = ValueHint::Other, value_parser = parse_rate, conflicts_with = "no_rate_limit")]
+    pub rate_limit: Vec<RateLimit>,
+    /// Remove every rate limit
+    #[arg(long)]
+    pub no_rate_limit: bool,
+    /// Replace the IP allow-list with these addresses or CIDRs (repeatable)
+    #[arg(long, value_name = "CIDR", value_hint = ValueHint::Other, value_parser = parse_ip_allow, conflicts_with = "clear_allow_ip")]
+    pub allow_ip: Vec<IpAllow>,
+    /// Remove the IP allow-list: any address may use the token
+    #[arg(long)]
+    pub clear_allow_ip: bool,
+    /// Replace the origin allow-list with these origins (repeatable)
+    #[arg(long, value_name = "O", value_hint = ValueHint::Other, value_parser = parse_origin, conflicts_with = "clear_allow_origin")]
+    pub allow_origin: Vec<Origin>,
+    /// Remove the origin allow-list: any origin may use the token
+    #[arg(long)]
+    pub clear_allow_origin: bool,
+    /// Accept at most N valid verifies in the token's life, counting those so far
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other, value_parser = parse_max_uses)]
+    pub max_uses: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "user"])))]
+pub struct UpdateArgs {
+    /// The token's id
+    #[arg(value_name = "ID", value_hint = ValueHint::Other)]
+    pub id: Option<String>,
+    /// Change this user's active token
+    #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user)]
+    pub user: Option<String>,
+    /// Expire this long from now; only ever sooner than the token's expiry
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub expires_in: Option<Span>,
+    #[command(flatten)]
+    pub settings: SettingArgs,
+    /// Do not ask to confirm a change that widens access (required for one without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print the changed token's record as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemindArgs {
+    /// Remind this long before expiry (repeatable; default 7d and 1d)
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub within: Vec<Span>,
+    /// Print the reminders as an array of audit events in JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -701,6 +801,15 @@ fn parse_limit(s: &str) -> Result<usize, Error> {
     }
 }
 
+fn parse_max_uses(s: &str) -> Result<u64, Error> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(Error::usage(
+            "expected a whole number of uses, at least 1 (1 makes a one-time token)",
+        )),
+    }
+}
+
 fn parse_head(s: &str) -> Result<String, Error> {
     let s = s.trim();
     if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -752,7 +861,7 @@ mod tests {
     #[test]
     fn long_help_lists_every_exit_code_and_variable() {
         let help = Cli::command().render_long_help().to_string();
-        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 70, 74] {
+        for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 70, 74] {
             assert!(
                 help.contains(&format!("\n  {code:<3} ")),
                 "exit code {code} missing"

@@ -35,6 +35,7 @@ pub fn of_outcome(outcome: Outcome) -> i32 {
         Outcome::Revoked => 4,
         Outcome::Denied => 5,
         Outcome::RateLimited => 6,
+        Outcome::UsageExceeded => 9,
     }
 }
 
@@ -90,6 +91,7 @@ mod tests {
             Outcome::Revoked => "revoked",
             Outcome::Denied => "denied",
             Outcome::RateLimited => "rate limited",
+            Outcome::UsageExceeded => "usage exceeded",
         };
         for outcome in Outcome::ALL {
             let code = of_outcome(outcome);

@@ -2,7 +2,8 @@
 //!
 //! One active token per user, expiry within the store's maximum lifetime, irreversible
 //! revocation, rotation with lineage, and the `verify` decision (revoked → expired → denied →
-//! rate limited). Nothing here reads a clock, touches SQLite or does cryptography: callers pass
+//! used up → rate limited), grace periods of rotation, settings changes and their widening, and
+//! expiry reminders. Nothing here reads a clock, touches SQLite or does cryptography: callers pass
 //! `now` (Unix seconds) and records, and store what comes back. That is what lets every rule be
 //! tested at the exact instant it changes.
 
@@ -26,6 +27,9 @@ pub const MAX_LIFETIME: Span = Span::from_secs(180 * 24 * 3600);
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Active,
+    /// Rotated with a grace period that has not ended: still valid, no longer its user's
+    /// active token.
+    Rotating,
     Expired,
     Revoked,
 }
@@ -34,6 +38,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Active => "active",
+            Status::Rotating => "rotating",
             Status::Expired => "expired",
             Status::Revoked => "revoked",
         }
@@ -58,18 +63,38 @@ pub struct Record {
     pub allowed_origins: Vec<Origin>,
     pub rotated_from: Option<TokenId>,
     pub rotated_to: Option<TokenId>,
+    /// Rotated with a grace period: the instant it ends (then `revoked_at` takes effect).
+    #[serde(default)]
+    pub grace_until: Option<Timestamp>,
+    /// How many valid verifies the token has in its life; `None`: no limit.
+    #[serde(default)]
+    pub max_uses: Option<u64>,
+    /// The reminder thresholds (seconds before expiry) already sent for this token.
+    #[serde(default)]
+    pub reminded: Vec<i64>,
 }
 
 impl Record {
-    /// Revocation wins over expiry: a revoked token reads as revoked forever.
+    /// Revocation wins over expiry: a revoked token reads as revoked forever. A rotation with
+    /// grace records its revocation ahead, at the grace's end: until that instant the token is
+    /// `rotating` (unless it expired first).
     pub fn status(&self, now: Timestamp) -> Status {
-        if self.revoked_at.is_some() {
-            Status::Revoked
-        } else if now >= self.expires_at {
-            Status::Expired
-        } else {
-            Status::Active
+        match self.revoked_at {
+            Some(at) if now >= at || self.grace_until.is_none() => Status::Revoked,
+            _ if now >= self.expires_at => Status::Expired,
+            Some(_) => Status::Rotating,
+            None => Status::Active,
         }
+    }
+
+    /// Whether the token is valid at `now` as far as its life goes (active or rotating).
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        matches!(self.status(now), Status::Active | Status::Rotating)
+    }
+
+    /// How many valid verifies are left under `--max-uses`, given the uses counted so far.
+    pub fn uses_left(&self, usage: &Usage) -> Option<u64> {
+        self.max_uses.map(|m| m.saturating_sub(usage.use_count))
     }
 }
 
@@ -136,6 +161,7 @@ pub struct Request {
     pub rate_limits: Option<Vec<RateLimit>>,
     pub allowed_ips: Vec<IpAllow>,
     pub allowed_origins: Vec<Origin>,
+    pub max_uses: Option<u64>,
 }
 
 /// The instant a token issued `now` expires: `expires_in` may only shorten the store's maximum.
@@ -166,7 +192,9 @@ pub enum Holder {
 pub fn may_issue(existing: Option<&Record>, now: Timestamp) -> Result<Holder> {
     match existing.map(|r| (r, r.status(now))) {
         None => Ok(Holder::Free),
-        Some((_, Status::Expired | Status::Revoked)) => Ok(Holder::Retire),
+        // A rotating token no longer holds the place (its successor does); if one is found
+        // there, the place is given up like an expired token's.
+        Some((_, Status::Expired | Status::Revoked | Status::Rotating)) => Ok(Holder::Retire),
         Some((r, Status::Active)) => Err(conflict_active(&r.id)),
     }
 }
@@ -184,7 +212,7 @@ pub fn conflict_active(id: &TokenId) -> Error {
 /// A new token's record for `request`, issued `now`.
 pub fn issue(settings: &Settings, request: Request, id: TokenId, now: Timestamp) -> Result<Record> {
     let expires_at = expiry(settings, request.expires_in, now)?;
-    Ok(Record {
+    let record = Record {
         id,
         user: request.user,
         name: request.name,
@@ -201,7 +229,12 @@ pub fn issue(settings: &Settings, request: Request, id: TokenId, now: Timestamp)
         allowed_origins: request.allowed_origins,
         rotated_from: None,
         rotated_to: None,
-    })
+        grace_until: None,
+        max_uses: request.max_uses,
+        reminded: Vec::new(),
+    };
+    check_entries(&record)?;
+    Ok(record)
 }
 
 /// Whether a revoke did anything: revoking twice is not an error, but it is worth saying.
@@ -211,29 +244,58 @@ pub enum Revocation {
     AlreadyRevoked,
 }
 
-/// Revoke now, for good. An expired token can be revoked too (it then reads as revoked).
+/// Revoke now, for good. An expired token can be revoked too (it then reads as revoked), and
+/// so can a rotating one: its grace ends now (a reason given replaces "rotated to …").
 pub fn revoke(record: &mut Record, reason: Option<String>, now: Timestamp) -> Revocation {
-    if record.revoked_at.is_some() {
+    if record.status(now) == Status::Revoked {
         return Revocation::AlreadyRevoked;
     }
+    if record.grace_until.is_some() {
+        record.grace_until = Some(now);
+        if reason.is_some() {
+            record.revoke_reason = reason;
+        }
+    } else {
+        record.revoke_reason = reason;
+    }
     record.revoked_at = Some(now);
-    record.revoke_reason = reason;
     Revocation::Revoked
 }
 
-/// Rotate: revoke `old` and return its successor, with the same user, name, description, scopes,
-/// limits and allow-lists, linked both ways. Only an active token rotates.
+/// The longest grace a rotation may give the token it replaces.
+pub const MAX_GRACE: Span = Span::from_secs(24 * 3600);
+
+/// At most this many scopes, IP allow-list entries and origins a token.
+pub const MAX_ENTRIES: usize = 64;
+
+/// Rotate: retire `old` and return its successor, with the same user, name, description,
+/// scopes, limits and allow-lists (changed by `changes`), linked both ways. Only an active
+/// token rotates. Without `grace` the old token is revoked now; with it, it stays valid
+/// (`rotating`) until the grace ends, at most [`MAX_GRACE`] and its own remaining life. Either
+/// way the successor takes the user's active place at once.
 pub fn rotate(
     settings: &Settings,
     old: &mut Record,
     new_id: TokenId,
+    changes: &Changes,
     expires_in: Option<Span>,
+    grace: Option<Span>,
     now: Timestamp,
 ) -> Result<Record> {
     match old.status(now) {
         Status::Revoked => {
             return Err(Error::Revoked(format!(
                 "{} is revoked and cannot be rotated",
+                old.id
+            )));
+        }
+        Status::Rotating => {
+            let to = old
+                .rotated_to
+                .as_ref()
+                .map_or_else(String::new, |t| format!(" to {t}"));
+            return Err(Error::Revoked(format!(
+                "{} was already rotated{to} and is only valid until its grace ends; rotate its successor instead",
                 old.id
             )));
         }
@@ -245,6 +307,25 @@ pub fn rotate(
         }
         Status::Active => {}
     }
+    let grace_end = match grace {
+        None => None,
+        Some(g) if g > MAX_GRACE => {
+            return Err(Error::usage(format!(
+                "a grace of {g} is longer than {MAX_GRACE}, the longest a rotation may give"
+            )));
+        }
+        Some(g) => {
+            let end = now.saturating_add(g.as_secs());
+            if end > old.expires_at {
+                return Err(Error::usage(format!(
+                    "a grace of {g} is longer than {} has left: it expires at {}",
+                    old.id,
+                    crate::text::rfc3339(old.expires_at)
+                )));
+            }
+            Some(end)
+        }
+    };
     let expires_at = match expires_in {
         Some(_) => expiry(settings, expires_in, now)?,
         // The successor lives as long as the original was given (a 1-hour token stays a 1-hour
@@ -257,7 +338,7 @@ pub fn rotate(
             now.saturating_add(lifetime)
         }
     };
-    let successor = Record {
+    let mut successor = Record {
         id: new_id.clone(),
         user: old.user.clone(),
         name: old.name.clone(),
@@ -272,11 +353,295 @@ pub fn rotate(
         allowed_origins: old.allowed_origins.clone(),
         rotated_from: Some(old.id.clone()),
         rotated_to: None,
+        grace_until: None,
+        max_uses: old.max_uses,
+        reminded: Vec::new(),
     };
-    old.revoked_at = Some(now);
+    apply_settings(&mut successor, changes)?;
+    old.revoked_at = Some(grace_end.unwrap_or(now));
+    old.grace_until = grace_end;
     old.revoke_reason = Some(format!("rotated to {new_id}"));
     old.rotated_to = Some(new_id);
     Ok(successor)
+}
+
+/// What `update` (and `rotate`, for the successor) changes of a token's settings. `None` and
+/// empty lists leave a setting as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Replace the scopes.
+    pub scopes: Option<Vec<Scope>>,
+    pub add_scopes: Vec<Scope>,
+    pub remove_scopes: Vec<Scope>,
+    /// Replace the rate limits; `Some(vec![])`: no rate limit.
+    pub rate_limits: Option<Vec<RateLimit>>,
+    /// Replace the IP allow-list; `Some(vec![])`: clear it.
+    pub allowed_ips: Option<Vec<IpAllow>>,
+    /// Replace the origin allow-list; `Some(vec![])`: clear it.
+    pub allowed_origins: Option<Vec<Origin>>,
+    /// Expire this long from now: only ever sooner (`update` only).
+    pub expires_in: Option<Span>,
+    pub max_uses: Option<u64>,
+}
+
+impl Changes {
+    /// Whether nothing at all was asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == Changes::default()
+    }
+}
+
+/// What an update changed: the names of the fields, and how it widens what the token may do
+/// (each a short phrase; empty when it only narrows or renames).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub fields: Vec<&'static str>,
+    pub widened: Vec<String>,
+}
+
+impl Changed {
+    /// The audit detail: `changed scopes, max_uses (widens: scope posts:write)`.
+    pub fn detail(&self) -> String {
+        let mut d = format!("changed {}", self.fields.join(", "));
+        if !self.widened.is_empty() {
+            d.push_str(&format!(" (widens: {})", self.widened.join("; ")));
+        }
+        d
+    }
+}
+
+fn check_entries(r: &Record) -> Result<()> {
+    for (what, n) in [
+        ("scopes", r.scopes.len()),
+        ("IP allow-list entries", r.allowed_ips.len()),
+        ("allowed origins", r.allowed_origins.len()),
+    ] {
+        if n > MAX_ENTRIES {
+            return Err(Error::usage(format!(
+                "a token may have at most {MAX_ENTRIES} {what}, and this would give it {n}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Apply every setting of `c` but the expiry to `r`.
+fn apply_settings(r: &mut Record, c: &Changes) -> Result<()> {
+    if let Some(name) = &c.name {
+        r.name = Some(name.clone());
+    }
+    if let Some(description) = &c.description {
+        r.description = Some(description.clone());
+    }
+    if let Some(scopes) = &c.scopes {
+        r.scopes.clone_from(scopes);
+    }
+    for scope in &c.remove_scopes {
+        let before = r.scopes.len();
+        r.scopes.retain(|s| s != scope);
+        if r.scopes.len() == before {
+            return Err(Error::usage(format!(
+                "{} has no scope `{scope}` to remove",
+                r.id
+            )));
+        }
+    }
+    for scope in &c.add_scopes {
+        if !r.scopes.contains(scope) {
+            r.scopes.push(scope.clone());
+        }
+    }
+    if let Some(limits) = &c.rate_limits {
+        r.rate_limits.clone_from(limits);
+    }
+    if let Some(ips) = &c.allowed_ips {
+        r.allowed_ips.clone_from(ips);
+    }
+    if let Some(origins) = &c.allowed_origins {
+        r.allowed_origins.clone_from(origins);
+    }
+    if let Some(n) = c.max_uses {
+        r.max_uses = Some(n);
+    }
+    check_entries(r)
+}
+
+/// Change a live (active or rotating) token's settings, keeping its secret: the new record,
+/// its usage (rate-limit windows follow their limits by unit), and what changed. `expires_in`
+/// only shortens, counted from `now`.
+pub fn update(
+    settings: &Settings,
+    record: &Record,
+    usage: &Usage,
+    c: &Changes,
+    now: Timestamp,
+) -> Result<(Record, Usage, Changed)> {
+    match record.status(now) {
+        Status::Revoked => {
+            return Err(Error::Revoked(format!(
+                "{} is revoked and cannot be changed",
+                record.id
+            )));
+        }
+        Status::Expired => {
+            return Err(Error::Expired(format!(
+                "{} has expired and cannot be changed; issue a new one with `tokman generate`",
+                record.id
+            )));
+        }
+        Status::Active | Status::Rotating => {}
+    }
+    let mut after = record.clone();
+    apply_settings(&mut after, c)?;
+    if let Some(span) = c.expires_in {
+        let at = expiry(settings, Some(span), now)?;
+        if at > record.expires_at {
+            return Err(Error::usage(format!(
+                "an expiry {span} from now is later than {}'s, at {}: a token's life can only be shortened",
+                record.id,
+                crate::text::rfc3339(record.expires_at)
+            )));
+        }
+        // A rotating token's grace never outlives it.
+        if let Some(g) = after.grace_until
+            && g > at
+        {
+            after.grace_until = Some(at);
+            after.revoked_at = Some(at);
+        }
+        after.expires_at = at;
+    }
+    let windows = after
+        .rate_limits
+        .iter()
+        .map(|limit| {
+            record
+                .rate_limits
+                .iter()
+                .position(|old| old.per == limit.per)
+                .and_then(|i| usage.windows.get(i).copied())
+                .unwrap_or_default()
+        })
+        .collect();
+    let usage = Usage {
+        windows,
+        ..usage.clone()
+    };
+    let changed = Changed {
+        fields: changed_fields(record, &after),
+        widened: widening(record, &after),
+    };
+    Ok((after, usage, changed))
+}
+
+/// The names of the settings that differ between `before` and `after`.
+pub fn changed_fields(before: &Record, after: &Record) -> Vec<&'static str> {
+    let mut f = Vec::new();
+    let mut note = |differs: bool, name| {
+        if differs {
+            f.push(name);
+        }
+    };
+    note(before.name != after.name, "name");
+    note(before.description != after.description, "description");
+    note(before.scopes != after.scopes, "scopes");
+    note(before.rate_limits != after.rate_limits, "rate_limits");
+    note(before.allowed_ips != after.allowed_ips, "allowed_ips");
+    note(
+        before.allowed_origins != after.allowed_origins,
+        "allowed_origins",
+    );
+    note(before.expires_at != after.expires_at, "expires_at");
+    note(before.max_uses != after.max_uses, "max_uses");
+    f
+}
+
+/// How `after` lets the token do more than `before` did: a scope not granted before, an
+/// allow-list removed or given an entry outside it, a rate limit loosened or dropped, a higher
+/// use limit. Each is a phrase for the confirmation and the audit.
+pub fn widening(before: &Record, after: &Record) -> Vec<String> {
+    let mut w = Vec::new();
+    for scope in &after.scopes {
+        if missing_scope(&before.scopes, std::slice::from_ref(scope)).is_some() {
+            w.push(format!("scope {scope}"));
+        }
+    }
+    if !before.allowed_ips.is_empty() {
+        if after.allowed_ips.is_empty() {
+            w.push("IP allow-list removed".to_owned());
+        }
+        for net in &after.allowed_ips {
+            if !before.allowed_ips.iter().any(|old| old.covers(net)) {
+                w.push(format!("address {net}"));
+            }
+        }
+    }
+    if !before.allowed_origins.is_empty() {
+        if after.allowed_origins.is_empty() {
+            w.push("origin allow-list removed".to_owned());
+        }
+        for origin in &after.allowed_origins {
+            if !before.allowed_origins.contains(origin) {
+                w.push(format!("origin {origin}"));
+            }
+        }
+    }
+    for old in &before.rate_limits {
+        let kept = after
+            .rate_limits
+            .iter()
+            .any(|new| new.per == old.per && new.limit <= old.limit);
+        if !kept {
+            w.push(format!("rate limit {old} loosened or removed"));
+        }
+    }
+    if let Some(old) = before.max_uses
+        && after.max_uses.is_none_or(|new| new > old)
+    {
+        w.push(format!("use limit raised from {old}"));
+    }
+    w
+}
+
+/// A reminder due for a token: the threshold it is for (the tightest one reached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reminder {
+    pub within: Span,
+}
+
+/// Whether `remind` with `thresholds` owes `record` a reminder at `now`, and the thresholds to
+/// mark as sent. Only an active token is reminded; each threshold once per token; when several
+/// are reached at once (a first run close to expiry), one reminder names the tightest and marks
+/// them all.
+pub fn reminder_due(
+    record: &Record,
+    thresholds: &[Span],
+    now: Timestamp,
+) -> Option<(Reminder, Vec<i64>)> {
+    if record.status(now) != Status::Active {
+        return None;
+    }
+    let left = record.expires_at.saturating_sub(now);
+    let reached: Vec<Span> = thresholds
+        .iter()
+        .copied()
+        .filter(|t| left <= t.as_secs())
+        .collect();
+    let tightest = reached
+        .iter()
+        .copied()
+        .filter(|t| !record.reminded.contains(&t.as_secs()))
+        .min()?;
+    let mut marked = record.reminded.clone();
+    for t in &reached {
+        if !marked.contains(&t.as_secs()) {
+            marked.push(t.as_secs());
+        }
+    }
+    marked.sort_unstable();
+    Some((Reminder { within: tightest }, marked))
 }
 
 /// What a service asks of a presented token in `verify`.
@@ -299,11 +664,12 @@ pub enum Outcome {
     Revoked,
     Denied,
     RateLimited,
+    UsageExceeded,
 }
 
 impl Outcome {
     /// Every outcome, for a front end's tests that its mapping covers them all.
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Valid,
         Outcome::Invalid,
         Outcome::Malformed,
@@ -311,6 +677,7 @@ impl Outcome {
         Outcome::Revoked,
         Outcome::Denied,
         Outcome::RateLimited,
+        Outcome::UsageExceeded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -322,6 +689,7 @@ impl Outcome {
             Outcome::Revoked => "revoked",
             Outcome::Denied => "denied",
             Outcome::RateLimited => "rate_limited",
+            Outcome::UsageExceeded => "usage_exceeded",
         }
     }
 }
@@ -351,7 +719,7 @@ pub struct Decision {
 }
 
 /// The `verify` decision for a known token whose secret matched, in the documented order:
-/// revoked → expired → denied (user, scope, IP, origin) → rate limited → valid.
+/// revoked → expired → denied (user, scope, IP, origin) → uses used up → rate limited → valid.
 pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> Decision {
     let refuse = |outcome, reason: String| Decision {
         outcome,
@@ -361,7 +729,7 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
         retry_at: None,
     };
     match record.status(now) {
-        Status::Revoked => return refuse(Outcome::Revoked, format!("{} is revoked", record.id)),
+        Status::Revoked => return refuse(Outcome::Revoked, revoked_reason(record)),
         Status::Expired => {
             // The instant, not "3 days ago": the reason is also recorded in the audit log.
             let at = chrono::DateTime::from_timestamp(record.expires_at, 0).map_or_else(
@@ -370,13 +738,22 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
             );
             return refuse(Outcome::Expired, format!("{} expired at {at}", record.id));
         }
-        Status::Active => {}
+        Status::Active | Status::Rotating => {}
     }
     if let Some((reason, missing)) = denial(record, check) {
         return Decision {
             missing,
             ..refuse(Outcome::Denied, reason)
         };
+    }
+    if let Some(max) = record.max_uses
+        && usage.use_count >= max
+    {
+        let uses = if max == 1 { "use" } else { "uses" };
+        return refuse(
+            Outcome::UsageExceeded,
+            format!("{} has used up its {max} {uses}", record.id),
+        );
     }
     match count_use(record, usage, now) {
         Ok(next) => Decision {
@@ -390,6 +767,30 @@ pub fn decide(record: &Record, usage: &Usage, check: &Check, now: Timestamp) -> 
             retry_at: Some(frees_at),
             ..refuse(Outcome::RateLimited, reason)
         },
+    }
+}
+
+/// Why a revoked token is refused. A token rotated away and still presented after its grace is
+/// a leak signal: whoever holds it did not get the successor, so the reason (and the audit
+/// event it becomes) says so.
+fn revoked_reason(record: &Record) -> String {
+    let id = &record.id;
+    match &record.rotated_to {
+        Some(to) => {
+            let ended = record
+                .revoked_at
+                .map(crate::text::rfc3339)
+                .unwrap_or_default();
+            let grace = if record.grace_until.is_some() {
+                "its grace ended"
+            } else {
+                "it was revoked"
+            };
+            format!(
+                "{id} was rotated to {to} and {grace} at {ended}; it is still being presented, so it may have leaked"
+            )
+        }
+        None => format!("{id} is revoked"),
     }
 }
 
@@ -599,7 +1000,16 @@ mod tests {
         req.allowed_origins = vec![Origin::parse("https://example.com").unwrap()];
         req.expires_in = Some(Span::from_secs(DAY));
         let mut old = issue(&s, req, id("tm_aaaaaaaaaaaa"), T0).unwrap();
-        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), None, T0 + 100).unwrap();
+        let new = rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            None,
+            T0 + 100,
+        )
+        .unwrap();
         assert_eq!(old.status(T0 + 100), Status::Revoked);
         assert_eq!(old.rotated_to, Some(id("tm_bbbbbbbbbbbb")));
         assert_eq!(new.rotated_from, Some(id("tm_aaaaaaaaaaaa")));
@@ -622,10 +1032,28 @@ mod tests {
         req.expires_in = Some(Span::from_secs(3600));
         let mut old = issue(&s, req, id("tm_aaaaaaaaaaaa"), T0).unwrap();
         let mut copy = old.clone();
-        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), None, T0 + 600).unwrap();
+        let new = rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            None,
+            T0 + 600,
+        )
+        .unwrap();
         assert_eq!(new.expires_at - new.created_at, 3600);
         let asked = Some(Span::from_secs(2 * DAY));
-        let new = rotate(&s, &mut copy, id("tm_cccccccccccc"), asked, T0 + 600).unwrap();
+        let new = rotate(
+            &s,
+            &mut copy,
+            id("tm_cccccccccccc"),
+            &Changes::default(),
+            asked,
+            None,
+            T0 + 600,
+        )
+        .unwrap();
         assert_eq!(new.expires_at, T0 + 600 + 2 * DAY);
         // A store whose maximum has since become shorter than the original lifetime caps it.
         let mut long = issue(&s, request("long"), id("tm_dddddddddddd"), T0).unwrap();
@@ -633,7 +1061,16 @@ mod tests {
             max_lifetime: Span::from_secs(DAY),
             ..Settings::default()
         };
-        let new = rotate(&shorter, &mut long, id("tm_eeeeeeeeeeee"), None, T0 + 1).unwrap();
+        let new = rotate(
+            &shorter,
+            &mut long,
+            id("tm_eeeeeeeeeeee"),
+            &Changes::default(),
+            None,
+            None,
+            T0 + 1,
+        )
+        .unwrap();
         assert_eq!(new.expires_at, T0 + 1 + DAY);
     }
 
@@ -643,21 +1080,47 @@ mod tests {
         let mut r = alice();
         let expired_at = r.expires_at;
         let before = r.clone();
-        let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, expired_at).unwrap_err();
+        let err = rotate(
+            &s,
+            &mut r,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            None,
+            expired_at,
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Expired);
         assert_eq!(r, before);
         revoke(&mut r, None, T0 + 1);
         let before = r.clone();
-        let err = rotate(&s, &mut r, id("tm_bbbbbbbbbbbb"), None, T0 + 2).unwrap_err();
+        let err = rotate(
+            &s,
+            &mut r,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            None,
+            T0 + 2,
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Revoked);
         assert_eq!(r, before);
         let mut fresh = alice();
         let before = fresh.clone();
         let too_long = Some(Span::from_secs(200 * DAY));
         assert_eq!(
-            rotate(&s, &mut fresh, id("tm_bbbbbbbbbbbb"), too_long, T0)
-                .unwrap_err()
-                .kind(),
+            rotate(
+                &s,
+                &mut fresh,
+                id("tm_bbbbbbbbbbbb"),
+                &Changes::default(),
+                too_long,
+                None,
+                T0
+            )
+            .unwrap_err()
+            .kind(),
             ErrorKind::Usage
         );
         assert_eq!(fresh, before, "a failed rotate leaves the old token valid");
@@ -836,5 +1299,358 @@ mod tests {
             decide(&r, &used, &deny, r.expires_at).outcome,
             Outcome::Revoked
         );
+    }
+
+    fn scope(s: &str) -> Scope {
+        Scope::parse(s).unwrap()
+    }
+
+    const H: i64 = 3600;
+
+    #[test]
+    fn grace_keeps_the_old_token_valid_until_the_instant_it_ends() {
+        let s = Settings::default();
+        let mut old = alice();
+        let grace = Some(Span::from_secs(2 * H));
+        let new = rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            grace,
+            T0 + 10,
+        )
+        .unwrap();
+        let end = T0 + 10 + 2 * H;
+        assert_eq!(old.grace_until, Some(end));
+        assert_eq!(old.rotated_to, Some(new.id.clone()));
+        assert_eq!(old.status(T0 + 10), Status::Rotating);
+        assert_eq!(old.status(end - 1), Status::Rotating);
+        assert_eq!(old.status(end), Status::Revoked);
+        let u = Usage::default();
+        assert_eq!(
+            decide(&old, &u, &Check::default(), end - 1).outcome,
+            Outcome::Valid
+        );
+        let late = decide(&old, &u, &Check::default(), end);
+        assert_eq!(late.outcome, Outcome::Revoked);
+        assert!(late.reason.contains("may have leaked"), "{}", late.reason);
+        assert!(late.reason.contains("tm_bbbbbbbbbbbb"), "{}", late.reason);
+        // The successor is active at once; the rotating token no longer holds the place.
+        assert_eq!(new.status(T0 + 10), Status::Active);
+        assert_eq!(may_issue(Some(&old), T0 + 11).unwrap(), Holder::Retire);
+        // A rotating token cannot be rotated again.
+        let mut again = old.clone();
+        let err = rotate(
+            &s,
+            &mut again,
+            id("tm_cccccccccccc"),
+            &Changes::default(),
+            None,
+            None,
+            T0 + 20,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Revoked);
+        // Revoking it ends the grace now.
+        assert_eq!(
+            revoke(&mut old, Some("leaked".into()), T0 + 30),
+            Revocation::Revoked
+        );
+        assert_eq!(old.status(T0 + 30), Status::Revoked);
+        assert_eq!(old.grace_until, Some(T0 + 30));
+        assert_eq!(revoke(&mut old, None, T0 + 31), Revocation::AlreadyRevoked);
+    }
+
+    #[test]
+    fn grace_is_at_most_a_day_and_the_old_tokens_remaining_life() {
+        let s = Settings::default();
+        let mut old = alice();
+        let before = old.clone();
+        let day = Some(Span::from_secs(24 * H));
+        assert!(
+            rotate(
+                &s,
+                &mut old.clone(),
+                id("tm_bbbbbbbbbbbb"),
+                &Changes::default(),
+                None,
+                day,
+                T0
+            )
+            .is_ok()
+        );
+        let over = Some(Span::from_secs(24 * H + 1));
+        let err = rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            over,
+            T0,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(old, before);
+        // One hour left: a two-hour grace is refused, a one-hour one ends at the expiry.
+        let near = old.expires_at - H;
+        let two = Some(Span::from_secs(2 * H));
+        let err = rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            two,
+            near,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        let one = Some(Span::from_secs(H));
+        rotate(
+            &s,
+            &mut old,
+            id("tm_bbbbbbbbbbbb"),
+            &Changes::default(),
+            None,
+            one,
+            near,
+        )
+        .unwrap();
+        assert_eq!(old.grace_until, Some(old.expires_at));
+        assert_eq!(old.status(old.expires_at - 1), Status::Rotating);
+        assert_eq!(old.status(old.expires_at), Status::Revoked);
+    }
+
+    #[test]
+    fn max_uses_allows_exactly_n_then_usage_exceeded() {
+        let mut r = alice();
+        r.max_uses = Some(3);
+        let mut u = Usage::default();
+        for i in 0..3 {
+            assert_eq!(r.uses_left(&u), Some(3 - i));
+            let d = decide(&r, &u, &Check::default(), T0 + 1);
+            assert_eq!(d.outcome, Outcome::Valid, "use {i}");
+            u = d.usage.unwrap();
+        }
+        assert_eq!(r.uses_left(&u), Some(0));
+        let d = decide(&r, &u, &Check::default(), T0 + 2);
+        assert_eq!(d.outcome, Outcome::UsageExceeded);
+        assert_eq!(d.usage, None);
+        assert!(d.reason.contains("used up its 3 uses"), "{}", d.reason);
+        // Revoked and expired still come first; a denial too.
+        let deny = Check {
+            scopes: vec![scope("x")],
+            ..Check::default()
+        };
+        assert_eq!(decide(&r, &u, &deny, T0 + 2).outcome, Outcome::Denied);
+        assert_eq!(
+            decide(&r, &u, &Check::default(), r.expires_at).outcome,
+            Outcome::Expired
+        );
+        // A one-time token.
+        r.max_uses = Some(1);
+        let once = decide(&r, &Usage::default(), &Check::default(), T0)
+            .usage
+            .unwrap();
+        assert_eq!(
+            decide(&r, &once, &Check::default(), T0).outcome,
+            Outcome::UsageExceeded
+        );
+        let mut none = alice();
+        none.max_uses = None;
+        assert_eq!(none.uses_left(&once), None);
+    }
+
+    #[test]
+    fn update_changes_settings_and_says_what_widens() {
+        let s = Settings::default();
+        let mut r = alice();
+        r.scopes = vec![scope("posts:read")];
+        r.allowed_ips = vec![IpAllow::parse("10.0.0.0/8").unwrap()];
+        r.rate_limits = vec![RateLimit {
+            limit: 10,
+            per: Per::Min,
+        }];
+        r.max_uses = Some(100);
+        let u = Usage {
+            use_count: 4,
+            last_used_at: Some(T0),
+            windows: vec![Window {
+                start: T0,
+                count: 4,
+            }],
+        };
+        // Narrowing only: no widening, windows kept by unit.
+        let narrow = Changes {
+            remove_scopes: vec![scope("posts:read")],
+            allowed_ips: Some(vec![IpAllow::parse("10.1.0.0/16").unwrap()]),
+            rate_limits: Some(vec![
+                RateLimit {
+                    limit: 5,
+                    per: Per::Min,
+                },
+                RateLimit {
+                    limit: 50,
+                    per: Per::Day,
+                },
+            ]),
+            max_uses: Some(50),
+            expires_in: Some(Span::from_secs(DAY)),
+            name: Some("ci".into()),
+            ..Changes::default()
+        };
+        let (after, u2, changed) = update(&s, &r, &u, &narrow, T0 + 5).unwrap();
+        assert!(changed.widened.is_empty(), "{:?}", changed.widened);
+        assert_eq!(
+            changed.fields,
+            vec![
+                "name",
+                "scopes",
+                "rate_limits",
+                "allowed_ips",
+                "expires_at",
+                "max_uses"
+            ]
+        );
+        assert_eq!(after.expires_at, T0 + 5 + DAY);
+        assert_eq!(
+            u2.windows,
+            vec![
+                Window {
+                    start: T0,
+                    count: 4
+                },
+                Window::default()
+            ]
+        );
+        assert_eq!(u2.use_count, 4);
+        assert_eq!(after.id, r.id);
+        // Widening: each kind is named.
+        let wide = Changes {
+            add_scopes: vec![scope("posts:write")],
+            allowed_ips: Some(vec![]),
+            rate_limits: Some(vec![]),
+            max_uses: Some(1000),
+            ..Changes::default()
+        };
+        let (_, _, changed) = update(&s, &r, &u, &wide, T0 + 5).unwrap();
+        assert_eq!(changed.widened.len(), 4, "{:?}", changed.widened);
+        assert!(
+            changed.detail().contains("widens: scope posts:write"),
+            "{}",
+            changed.detail()
+        );
+        // A scope a wildcard already granted does not widen.
+        let mut star = r.clone();
+        star.scopes = vec![scope("posts:*")];
+        let sub = Changes {
+            scopes: Some(vec![scope("posts:write")]),
+            ..Changes::default()
+        };
+        assert!(
+            update(&s, &star, &u, &sub, T0)
+                .unwrap()
+                .2
+                .widened
+                .is_empty()
+        );
+        // Expiry only ever shortens; a missing scope cannot be removed.
+        let later = Changes {
+            expires_in: Some(Span::from_secs(180 * DAY)),
+            ..Changes::default()
+        };
+        assert_eq!(
+            update(&s, &r, &u, &later, T0 + 5).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        let missing = Changes {
+            remove_scopes: vec![scope("nope")],
+            ..Changes::default()
+        };
+        assert_eq!(
+            update(&s, &r, &u, &missing, T0).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        // Nothing changes: no field named.
+        let same = Changes {
+            scopes: Some(r.scopes.clone()),
+            ..Changes::default()
+        };
+        assert!(update(&s, &r, &u, &same, T0).unwrap().2.fields.is_empty());
+        // Dead tokens are refused with their own kind.
+        assert_eq!(
+            update(&s, &r, &u, &same, r.expires_at).unwrap_err().kind(),
+            ErrorKind::Expired
+        );
+        let mut gone = r.clone();
+        revoke(&mut gone, None, T0);
+        assert_eq!(
+            update(&s, &gone, &u, &same, T0).unwrap_err().kind(),
+            ErrorKind::Revoked
+        );
+        // At most 64 scopes.
+        let many = Changes {
+            add_scopes: (0..64).map(|i| scope(&format!("s{i}"))).collect(),
+            ..Changes::default()
+        };
+        assert_eq!(
+            update(&s, &r, &u, &many, T0).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+    }
+
+    #[test]
+    fn rotate_applies_changes_to_the_successor_only() {
+        let s = Settings::default();
+        let mut old = alice();
+        old.scopes = vec![scope("a"), scope("b")];
+        old.max_uses = Some(10);
+        let c = Changes {
+            remove_scopes: vec![scope("b")],
+            max_uses: Some(5),
+            ..Changes::default()
+        };
+        let new = rotate(&s, &mut old, id("tm_bbbbbbbbbbbb"), &c, None, None, T0).unwrap();
+        assert_eq!(new.scopes, vec![scope("a")]);
+        assert_eq!(new.max_uses, Some(5));
+        assert_eq!(old.scopes, vec![scope("a"), scope("b")]);
+    }
+
+    #[test]
+    fn reminders_come_once_per_threshold_at_its_instant() {
+        let r = alice(); // expires T0 + 180d
+        let th = [Span::from_secs(7 * DAY), Span::from_secs(DAY)];
+        let at7 = r.expires_at - 7 * DAY;
+        assert_eq!(reminder_due(&r, &th, at7 - 1), None);
+        let (rem, marked) = reminder_due(&r, &th, at7).unwrap();
+        assert_eq!(rem.within, Span::from_secs(7 * DAY));
+        assert_eq!(marked, vec![7 * DAY]);
+        let mut r = r;
+        r.reminded = marked;
+        assert_eq!(reminder_due(&r, &th, at7 + DAY), None, "once");
+        let at1 = r.expires_at - DAY;
+        assert_eq!(reminder_due(&r, &th, at1 - 1), None);
+        let (rem, marked) = reminder_due(&r, &th, at1).unwrap();
+        assert_eq!(rem.within, Span::from_secs(DAY));
+        assert_eq!(marked, vec![DAY, 7 * DAY]);
+        r.reminded = marked;
+        assert_eq!(reminder_due(&r, &th, r.expires_at - 1), None);
+        assert_eq!(
+            reminder_due(&r, &th, r.expires_at),
+            None,
+            "expired: no reminder"
+        );
+        // A first run close to expiry gives one reminder, the tightest, and marks both.
+        let fresh = alice();
+        let (rem, marked) = reminder_due(&fresh, &th, fresh.expires_at - H).unwrap();
+        assert_eq!(rem.within, Span::from_secs(DAY));
+        assert_eq!(marked, vec![DAY, 7 * DAY]);
+        // Revoked or rotating tokens are not reminded.
+        let mut gone = alice();
+        revoke(&mut gone, None, T0);
+        assert_eq!(reminder_due(&gone, &th, gone.expires_at - H), None);
     }
 }

@@ -271,6 +271,11 @@ impl IpAllow {
     pub fn contains(&self, ip: IpAddr) -> bool {
         self.0.contains(&canonical(ip))
     }
+
+    /// Whether every address of `other` is in this network.
+    pub fn covers(&self, other: &IpAllow) -> bool {
+        self.0.contains(&other.0)
+    }
 }
 
 impl fmt::Display for IpAllow {

@@ -93,6 +93,13 @@ fn status_parts(r: &Record, now: Timestamp) -> Vec<String> {
     let status = r.status(now);
     let when = match status {
         Status::Active => return vec![status.as_str().to_owned()],
+        Status::Rotating => {
+            let ends = r.grace_until.unwrap_or(r.expires_at);
+            return vec![
+                status.as_str().to_owned(),
+                format!("(ends {})", relative(ends, now)),
+            ];
+        }
         Status::Expired => r.expires_at,
         Status::Revoked => r.revoked_at.unwrap_or(now),
     };
@@ -103,6 +110,7 @@ fn status_cell(r: &Record, now: Timestamp) -> Shown {
     let cell = Shown::parts(status_parts(r, now));
     match r.status(now) {
         Status::Active => cell.color(Color::Green),
+        Status::Rotating => cell.color(Color::Cyan),
         Status::Expired => cell.color(Color::Yellow),
         Status::Revoked => cell.color(Color::Red),
     }
@@ -225,7 +233,10 @@ pub fn token_details(r: &Record, u: &Usage, now: Timestamp, width: Option<u16>) 
         ("expires", when(r.expires_at)),
         (
             "revoked",
-            r.revoked_at.map_or_else(|| Shown::whole("-"), when),
+            // A rotating token's revocation is ahead of it, at its grace's end (shown below).
+            r.revoked_at
+                .filter(|_| r.status(now) != Status::Rotating)
+                .map_or_else(|| Shown::whole("-"), when),
         ),
         (
             "revoke reason",
@@ -236,6 +247,13 @@ pub fn token_details(r: &Record, u: &Usage, now: Timestamp, width: Option<u16>) 
             u.last_used_at.map_or_else(|| Shown::whole("never"), when),
         ),
         ("use count", Shown::whole(u.use_count.to_string())),
+        (
+            "max uses",
+            Shown::whole(r.max_uses.map_or_else(
+                || "-".to_owned(),
+                |m| format!("{m} ({} left)", r.uses_left(u).unwrap_or(0)),
+            )),
+        ),
         (
             "rate limits",
             list(r.rate_limits.iter().map(|l| l.to_string()).collect()),
@@ -250,6 +268,10 @@ pub fn token_details(r: &Record, u: &Usage, now: Timestamp, width: Option<u16>) 
         ),
         ("rotated from", id(r.rotated_from.as_ref())),
         ("rotated to", id(r.rotated_to.as_ref())),
+        (
+            "grace until",
+            r.grace_until.map_or_else(|| Shown::whole("-"), when),
+        ),
     ];
     let names = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let beside = width.map(|w| usize::from(w).saturating_sub(names + 2));

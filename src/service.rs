@@ -13,8 +13,8 @@ use crate::duration::Span;
 use crate::error::{Error, Result};
 use crate::lifecycle::Settings;
 use crate::lifecycle::{
-    self, Check, Decision, Holder, Missing, Outcome, Record, Request, Revocation, Status,
-    Timestamp, Usage,
+    self, Changed, Changes, Check, Decision, Holder, Missing, Outcome, Record, Request, Revocation,
+    Status, Timestamp, Usage,
 };
 use crate::scan::Liveness;
 use crate::store::{
@@ -184,7 +184,7 @@ impl Service {
             let status = match tx.token(id)? {
                 Some(s) if tx.secret_matches(&s, text) => {
                     let live = match s.record.status(now) {
-                        Status::Active => Liveness::Live,
+                        Status::Active | Status::Rotating => Liveness::Live,
                         Status::Expired => Liveness::Expired,
                         Status::Revoked => Liveness::Revoked,
                     };
@@ -197,25 +197,55 @@ impl Service {
         Ok(out)
     }
 
-    /// Revoke and issue the successor in one transaction: if anything fails, the old token stays
-    /// valid and no new one exists.
+    /// Retire a token and issue its successor in one transaction: if anything fails, the old
+    /// token stays valid and no new one exists. The successor has the old token's settings,
+    /// changed by `changes`; with `grace` the old token stays valid (`rotating`) until it ends.
     pub fn rotate(
         &mut self,
         which: &Which,
-        expires_in: Option<Span>,
+        rotation: &Rotation,
         now: Timestamp,
     ) -> Result<(Record, Issued)> {
         let prefix = self.store.prefix().clone();
         let mut tx = self.store.write(&self.unlocked)?;
         let settings = tx.settings()?;
         let mut old = find_for_rotation(&tx, which, now)?;
+        let before = old.record.clone();
         let token = new_token(&tx, &prefix)?;
-        let new = lifecycle::rotate(&settings, &mut old.record, token.id(), expires_in, now)?;
+        let new = lifecycle::rotate(
+            &settings,
+            &mut old.record,
+            token.id(),
+            &rotation.changes,
+            rotation.expires_in,
+            rotation.grace,
+            now,
+        )?;
         tx.update(&old, false)?;
         tx.insert(&new, &tx.keys().secret_mac(token.expose()))?;
+        let mut detail = format!("replaces {}", old.record.id);
+        if let Some(until) = old.record.grace_until {
+            detail.push_str(&format!(
+                "; it stays valid until {}",
+                crate::text::rfc3339(until)
+            ));
+        }
+        let mut inherited = before.clone();
+        inherited.expires_at = new.expires_at;
+        let changed = Changed {
+            fields: lifecycle::changed_fields(&inherited, &new)
+                .into_iter()
+                .filter(|f| *f != "expires_at")
+                .collect(),
+            widened: lifecycle::widening(&before, &new),
+        };
+        if !changed.fields.is_empty() {
+            detail.push_str("; ");
+            detail.push_str(&changed.detail());
+        }
         let event = Event::new(Kind::Rotate)
             .token(&new.id, &new.user)
-            .detail(format!("replaces {}", old.record.id));
+            .detail(detail);
         let entry = tx.append(event, now)?;
         tx.touch_slot(now)?;
         tx.commit()?;
@@ -227,6 +257,98 @@ impl Service {
                 entry,
             },
         ))
+    }
+
+    /// What [`Service::update`] would do to a token, without changing anything (for the
+    /// confirmation of a change that widens access).
+    pub fn plan_update(
+        &mut self,
+        which: &Which,
+        changes: &Changes,
+        now: Timestamp,
+    ) -> Result<(Record, Changed)> {
+        let tx = self.store.read(&self.unlocked)?;
+        let stored = find_live(&tx, which, now)?;
+        let settings = tx.settings()?;
+        let (after, _, changed) =
+            lifecycle::update(&settings, &stored.record, &stored.usage, changes, now)?;
+        Ok((after, changed))
+    }
+
+    /// Change a live token's settings, keeping its secret, in one transaction; the event names
+    /// the fields changed. A change that changes nothing writes nothing (`entry` is `None`).
+    pub fn update(&mut self, which: &Which, changes: &Changes, now: Timestamp) -> Result<Updated> {
+        let mut tx = self.store.write(&self.unlocked)?;
+        let mut stored = find_live(&tx, which, now)?;
+        let settings = tx.settings()?;
+        let (after, usage, changed) =
+            lifecycle::update(&settings, &stored.record, &stored.usage, changes, now)?;
+        if changed.fields.is_empty() {
+            return Ok(Updated {
+                record: after,
+                usage,
+                changed,
+                entry: None,
+            });
+        }
+        stored.record = after;
+        tx.update(&stored, false)?;
+        if usage != stored.usage {
+            tx.set_usage(&stored.record.id, &usage)?;
+        }
+        let event = Event::new(Kind::Update)
+            .token(&stored.record.id, &stored.record.user)
+            .detail(changed.detail());
+        let entry = tx.append(event, now)?;
+        tx.touch_slot(now)?;
+        tx.commit()?;
+        Ok(Updated {
+            record: stored.record,
+            usage,
+            changed,
+            entry: Some(entry),
+        })
+    }
+
+    /// Add an `expiring` event for each active token whose expiry is within one of
+    /// `thresholds` and that was not yet reminded for it, in one transaction: run from cron
+    /// (and concurrently), each reminder is given once. The events, oldest first.
+    pub fn remind(&mut self, thresholds: &[Span], now: Timestamp) -> Result<Vec<Reminded>> {
+        let mut tx = self.store.write(&self.unlocked)?;
+        let mut due = Vec::new();
+        tx.each_token(None, |s| {
+            if let Some(reminder) = lifecycle::reminder_due(&s.record, thresholds, now) {
+                due.push((s, reminder));
+            }
+            Ok(())
+        })?;
+        // The same order on every run: soonest expiry first, then id.
+        due.sort_by(|(a, _), (b, _)| {
+            (a.record.expires_at, &a.record.id).cmp(&(b.record.expires_at, &b.record.id))
+        });
+        let mut entries = Vec::with_capacity(due.len());
+        for (mut stored, (reminder, marked)) in due {
+            stored.record.reminded = marked;
+            tx.update(&stored, false)?;
+            let detail = format!(
+                "expires {} (reminder {} ahead)",
+                crate::text::rfc3339(stored.record.expires_at),
+                reminder.within
+            );
+            let event = Event::new(Kind::Expiring)
+                .token(&stored.record.id, &stored.record.user)
+                .detail(detail);
+            entries.push(Reminded {
+                entry: tx.append(event, now)?,
+                expires_at: stored.record.expires_at,
+                within: reminder.within,
+            });
+        }
+        if !entries.is_empty() {
+            tx.touch_slot(now)?;
+            tx.commit()?;
+        }
+        Ok(entries)
     }
 
     /// Check a presented token. A valid use is counted (use count, last use, rate-limit windows);
@@ -311,7 +433,7 @@ impl Service {
             let purge = match s.record.status(now) {
                 Status::Expired => true,
                 Status::Revoked => revoked,
-                Status::Active => false,
+                Status::Active | Status::Rotating => false,
             };
             if purge {
                 ids.push(s.record.id);
@@ -393,7 +515,7 @@ impl Service {
                     Probed::Verdict(verify_in(&mut tx, presented, check, now)?)
                 }
                 Probe::Look(presented) => Probed::Found(match tx.token(presented.id())? {
-                    Some(s) if tx.secret_matches(&s, presented.text()) => Some(s.record),
+                    Some(s) if tx.secret_matches(&s, presented.text()) => Some((s.record, s.usage)),
                     _ => None,
                 }),
                 Probe::Ping => {
@@ -445,6 +567,7 @@ impl Service {
         tx.each_token(None, |s| {
             match s.record.status(now) {
                 Status::Active => counts.active += 1,
+                Status::Rotating => counts.rotating += 1,
                 Status::Expired => counts.expired += 1,
                 Status::Revoked => counts.revoked += 1,
             }
@@ -570,8 +693,8 @@ pub enum Probe<'a> {
 #[derive(Debug)]
 pub enum Probed {
     Verdict(Verdict),
-    /// The token's record when the secret matched a token of this store.
-    Found(Option<Record>),
+    /// The token's record and usage when the secret matched a token of this store.
+    Found(Option<(Record, Usage)>),
     Pong,
 }
 
@@ -588,6 +711,7 @@ pub struct Checked {
 #[derive(Debug, Clone, Default)]
 pub struct Counts {
     pub active: u64,
+    pub rotating: u64,
     pub expired: u64,
     pub revoked: u64,
     pub head: String,
@@ -620,6 +744,12 @@ fn find(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
     }
 }
 
+/// The token `update` changes: by id any token (the rule then refuses a dead one with its
+/// own exit code), by user the token holding the user's place.
+fn find_live(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
+    find_for_rotation(tx, which, now)
+}
+
 /// The token `rotate` would replace. By user: the token holding the user's place, even if it
 /// has expired since, so the rule can say "expired, use generate" (exit 3), not "not found".
 fn find_for_rotation(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
@@ -642,6 +772,8 @@ pub struct Verdict {
     pub retry_at: Option<Timestamp>,
     /// For a denial because the request gave no address or origin: which.
     pub missing: Option<Missing>,
+    /// Valid verifies left under the token's use limit (after this one, if it counted).
+    pub uses_left: Option<u64>,
 }
 
 impl Verdict {
@@ -657,6 +789,7 @@ impl Verdict {
             record: None,
             retry_at: None,
             missing: None,
+            uses_left: None,
         }
     }
 }
@@ -686,6 +819,9 @@ fn verify_in(
         usage,
         retry_at,
     } = lifecycle::decide(&stored.record, &stored.usage, check, now);
+    let uses_left = stored
+        .record
+        .uses_left(usage.as_ref().unwrap_or(&stored.usage));
     match usage {
         Some(usage) => {
             tx.set_usage(&stored.record.id, &usage)?;
@@ -710,6 +846,7 @@ fn verify_in(
         record: Some(stored.record),
         retry_at,
         missing,
+        uses_left,
     })
 }
 
@@ -765,7 +902,8 @@ fn matches(filter: &Filter, s: &Stored, now: Timestamp) -> bool {
     let status = r.status(now);
     filter.status.is_none_or(|want| status == want)
         && filter.expiring_within.is_none_or(|w| {
-            status == Status::Active && r.expires_at <= now.saturating_add(w.as_secs())
+            matches!(status, Status::Active | Status::Rotating)
+                && r.expires_at <= now.saturating_add(w.as_secs())
         })
         && filter.unused_for.is_none_or(|w| {
             s.usage
@@ -780,4 +918,32 @@ pub struct Purged {
     pub ids: Vec<TokenId>,
     pub events_dropped: u64,
     pub entry: Option<Entry>,
+}
+
+/// How `rotate` replaces a token: the successor's settings changed by `changes`, its lifetime
+/// (`None`: the original's), and a grace for the old token (`None`: revoked now).
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    pub changes: Changes,
+    pub expires_in: Option<Span>,
+    pub grace: Option<Span>,
+}
+
+/// What [`Service::update`] did.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub record: Record,
+    pub usage: Usage,
+    pub changed: Changed,
+    /// The `update` event, when anything changed.
+    pub entry: Option<Entry>,
+}
+
+/// One reminder [`Service::remind`] gave.
+#[derive(Debug, Clone)]
+pub struct Reminded {
+    pub entry: Entry,
+    pub expires_at: Timestamp,
+    /// The threshold it was given for.
+    pub within: Span,
 }

@@ -31,6 +31,9 @@ pub struct TokenRecord<'a> {
     pub allowed_origins: &'a [Origin],
     pub rotated_from: Option<&'a TokenId>,
     pub rotated_to: Option<&'a TokenId>,
+    pub grace_until: Option<String>,
+    pub max_uses: Option<u64>,
+    pub uses_left: Option<u64>,
 }
 
 impl<'a> TokenRecord<'a> {
@@ -44,7 +47,11 @@ impl<'a> TokenRecord<'a> {
             status: r.status(now).as_str(),
             created_at: rfc3339(r.created_at),
             expires_at: rfc3339(r.expires_at),
-            revoked_at: r.revoked_at.map(rfc3339),
+            // A rotating token's revocation is scheduled, not done: `grace_until` says when.
+            revoked_at: r
+                .revoked_at
+                .filter(|_| r.status(now) != tokman::lifecycle::Status::Rotating)
+                .map(rfc3339),
             revoke_reason: r.revoke_reason.as_deref(),
             last_used_at: usage.and_then(|u| u.last_used_at).map(rfc3339),
             use_count: usage.map_or(0, |u| u.use_count),
@@ -53,6 +60,9 @@ impl<'a> TokenRecord<'a> {
             allowed_origins: &r.allowed_origins,
             rotated_from: r.rotated_from.as_ref(),
             rotated_to: r.rotated_to.as_ref(),
+            grace_until: r.grace_until.map(rfc3339),
+            max_uses: r.max_uses,
+            uses_left: r.uses_left(usage.unwrap_or(&Usage::default())),
         }
     }
 }
@@ -125,6 +135,7 @@ pub struct VerifyResult<'a> {
     pub user: Option<&'a str>,
     pub scopes: Option<&'a [Scope]>,
     pub expires_at: Option<String>,
+    pub uses_left: Option<u64>,
 }
 
 impl<'a> VerifyResult<'a> {
@@ -138,6 +149,7 @@ impl<'a> VerifyResult<'a> {
             user: r.map(|r| r.user.as_str()),
             scopes: r.map(|r| r.scopes.as_slice()),
             expires_at: r.map(|r| rfc3339(r.expires_at)),
+            uses_left: v.uses_left,
         }
     }
 
@@ -151,6 +163,7 @@ impl<'a> VerifyResult<'a> {
             user: None,
             scopes: None,
             expires_at: None,
+            uses_left: None,
         }
     }
 }
@@ -189,6 +202,7 @@ pub struct Info<'a> {
 #[derive(Serialize)]
 pub struct ByStatus {
     pub active: u64,
+    pub rotating: u64,
     pub expired: u64,
     pub revoked: u64,
 }

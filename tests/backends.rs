@@ -35,7 +35,7 @@ use backend::{
 // ---- helpers -----------------------------------------------------------------------------
 
 /// The keys of a token record (`list --json`, `inspect --json`) this tokman prints.
-const RECORD_KEYS: [&str; 17] = [
+const RECORD_KEYS: [&str; 20] = [
     "id",
     "user",
     "name",
@@ -53,6 +53,9 @@ const RECORD_KEYS: [&str; 17] = [
     "allowed_origins",
     "rotated_from",
     "rotated_to",
+    "grace_until",
+    "max_uses",
+    "uses_left",
 ];
 
 /// `id -> status` from `list --json`.

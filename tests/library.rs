@@ -7,7 +7,7 @@ use tokman::crypto::KeyFileKey;
 use tokman::duration::Span;
 use tokman::error::ErrorKind;
 use tokman::lifecycle::{Check, Outcome, Request, Settings, Status};
-use tokman::service::{Filter, Service, Which};
+use tokman::service::{Filter, Rotation, Service, Which};
 use tokman::store::{Durability, Location, NewSlot, Store, Unlock};
 use tokman::token::{self, Prefix};
 
@@ -102,7 +102,7 @@ fn rotate_is_atomic_and_revocation_sticks() {
     let old = f.service.generate(request("alice"), T0).unwrap();
     let (prev, new) = f
         .service
-        .rotate(&Which::User("alice".into()), None, T0 + 10)
+        .rotate(&Which::User("alice".into()), &Rotation::default(), T0 + 10)
         .unwrap();
     assert_eq!(prev.id, old.record.id);
     assert_eq!(f.verify(old.token.expose(), T0 + 11), Outcome::Revoked);
@@ -112,7 +112,14 @@ fn rotate_is_atomic_and_revocation_sticks() {
     let too_long = Some(Span::from_secs(365 * DAY));
     let err = f
         .service
-        .rotate(&Which::Id(new.record.id.clone()), too_long, T0 + 20)
+        .rotate(
+            &Which::Id(new.record.id.clone()),
+            &Rotation {
+                expires_in: too_long,
+                ..Rotation::default()
+            },
+            T0 + 20,
+        )
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Usage);
     assert_eq!(f.verify(new.token.expose(), T0 + 21), Outcome::Valid);
@@ -307,4 +314,63 @@ fn rate_limited_refusals_record_a_stable_reason_and_count_together() {
         r[0].2
     );
     assert!(r[0].2.starts_with("rate_limited: "), "{}", r[0].2);
+}
+
+#[test]
+fn grace_rotation_holds_one_active_and_ends_at_the_instant() {
+    let mut f = fixture(Settings::default());
+    let old = f.service.generate(request("gina"), T0).unwrap();
+    let grace = Rotation {
+        grace: Some(Span::from_secs(3600)),
+        ..Rotation::default()
+    };
+    let (_, new) = f
+        .service
+        .rotate(&Which::User("gina".into()), &grace, T0 + 10)
+        .unwrap();
+    let end = T0 + 10 + 3600;
+    assert_eq!(f.verify(old.token.expose(), end - 1), Outcome::Valid);
+    assert_eq!(f.verify(new.token.expose(), end - 1), Outcome::Valid);
+    assert_eq!(f.verify(old.token.expose(), end), Outcome::Revoked);
+    // During the grace the successor holds the user's place.
+    let err = f.service.generate(request("gina"), T0 + 20).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+    assert!(err.to_string().contains(new.record.id.as_str()), "{err}");
+    let found = f
+        .service
+        .lookup(&Which::User("gina".into()), T0 + 20)
+        .unwrap();
+    assert_eq!(found.record.id, new.record.id);
+    let old_now = f
+        .service
+        .lookup(&Which::Id(old.record.id.clone()), T0 + 20)
+        .unwrap();
+    assert_eq!(old_now.record.status(T0 + 20), Status::Rotating);
+    assert_eq!(old_now.record.status(end), Status::Revoked);
+}
+
+#[test]
+fn remind_gives_each_threshold_once_as_the_clock_moves() {
+    let mut f = fixture(Settings::default());
+    let t = f.service.generate(request("rory"), T0).unwrap();
+    let exp = t.record.expires_at;
+    let th = [Span::from_secs(7 * DAY), Span::from_secs(DAY)];
+    assert!(f.service.remind(&th, exp - 7 * DAY - 1).unwrap().is_empty());
+    let r = f.service.remind(&th, exp - 7 * DAY).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].within, Span::from_secs(7 * DAY));
+    assert_eq!(r[0].entry.event.event, Kind::Expiring);
+    assert!(f.service.remind(&th, exp - 2 * DAY).unwrap().is_empty());
+    let r = f.service.remind(&th, exp - DAY).unwrap();
+    assert_eq!((r.len(), r[0].within), (1, Span::from_secs(DAY)));
+    assert!(f.service.remind(&th, exp - 1).unwrap().is_empty());
+    assert!(f.service.remind(&th, exp).unwrap().is_empty());
+    let n = f
+        .service
+        .events(None)
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.event == Kind::Expiring)
+        .count();
+    assert_eq!(n, 2);
 }

@@ -19,11 +19,12 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
         service.upgrade(now())?;
         let Counts {
             active,
+            rotating,
             expired,
             revoked,
             head,
         } = service.counts(now())?;
-        Some((active, expired, revoked, head))
+        Some((active, rotating, expired, revoked, head))
     } else {
         None
     };
@@ -38,8 +39,9 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
             tokens: public.tokens,
             tokens_by_status: private
                 .as_ref()
-                .map(|&(active, expired, revoked, _)| ByStatus {
+                .map(|&(active, rotating, expired, revoked, _)| ByStatus {
                     active,
+                    rotating,
                     expired,
                     revoked,
                 }),
@@ -49,15 +51,22 @@ pub fn info(ctx: &Ctx<'_>, a: InfoArgs) -> Result<i32> {
                 .map(|(slot, kind)| InfoSlot { slot: *slot, kind })
                 .collect(),
             events: public.events,
-            audit_head: private.as_ref().map(|p| p.3.as_str()),
+            audit_head: private.as_ref().map(|p| p.4.as_str()),
         })
         .map(|()| 0);
     }
     let tokens = match &private {
-        Some((active, expired, revoked, _)) => format!(
-            "{} ({active} active, {expired} expired, {revoked} revoked)",
-            public.tokens
-        ),
+        Some((active, rotating, expired, revoked, _)) => {
+            let rotating = if *rotating > 0 {
+                format!("{rotating} rotating, ")
+            } else {
+                String::new()
+            };
+            format!(
+                "{} ({active} active, {rotating}{expired} expired, {revoked} revoked)",
+                public.tokens
+            )
+        }
         None => format!(
             "{} (give a key file or passphrase to count them by status)",
             public.tokens

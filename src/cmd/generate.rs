@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx<'_>, a: GenerateArgs) -> Result<i32> {
         },
         allowed_ips: a.allow_ip,
         allowed_origins: a.allow_origin,
+        max_uses: a.max_uses,
     };
     let mut service = match create_if_missing(ctx)? {
         // Just created with this passphrase: unlock with it rather than asking again.

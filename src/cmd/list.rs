@@ -21,6 +21,7 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         status: match a.status {
             StatusFilter::All => None,
             StatusFilter::Active => Some(Status::Active),
+            StatusFilter::Rotating => Some(Status::Rotating),
             StatusFilter::Expired => Some(Status::Expired),
             StatusFilter::Revoked => Some(Status::Revoked),
         },

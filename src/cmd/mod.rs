@@ -27,10 +27,12 @@ mod key;
 mod list;
 mod notify;
 mod purge;
+mod remind;
 mod revoke;
 mod rotate;
 mod scan;
 mod serve;
+mod update;
 mod verify;
 
 /// Everything a command needs from the outside world, resolved once.
@@ -211,6 +213,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Revoke(a) => revoke::run(&ctx, a),
         Command::Rotate(a) => rotate::run(&ctx, a),
+        Command::Update(a) => update::run(&ctx, a),
+        Command::Remind(a) => remind::run(&ctx, a),
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Purge(a) => purge::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),

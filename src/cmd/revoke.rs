@@ -28,7 +28,7 @@ pub fn run(ctx: &Ctx<'_>, a: RevokeArgs) -> Result<i32> {
         // Revoking a revoked token changes nothing: no need to ask about it.
         let live: Vec<String> = found
             .iter()
-            .filter(|s| s.record.revoked_at.is_none())
+            .filter(|s| s.record.status(now) != tokman::lifecycle::Status::Revoked)
             .map(|s| format!("{} of {}", s.record.id, render::escape(&s.record.user)))
             .collect();
         if !live.is_empty() {

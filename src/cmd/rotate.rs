@@ -4,8 +4,8 @@ use super::{Ctx, now, require_yes};
 use crate::cli::RotateArgs;
 use crate::render;
 use tokman::error::{Error, Result};
-use tokman::lifecycle::MAX_LIFETIME;
-use tokman::service::Which;
+use tokman::lifecycle::{MAX_GRACE, MAX_LIFETIME};
+use tokman::service::{Rotation, Which};
 use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
@@ -16,6 +16,18 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
             "--expires-in {span} is longer than the maximum token lifetime of {MAX_LIFETIME}"
         )));
     }
+    if let Some(grace) = a.grace
+        && grace > MAX_GRACE
+    {
+        return Err(Error::usage(format!(
+            "--grace {grace} is longer than {MAX_GRACE}, the longest a rotation may give"
+        )));
+    }
+    let rotation = Rotation {
+        changes: super::update::changes(a.settings),
+        expires_in: a.expires_in,
+        grace: a.grace,
+    };
     require_yes(ctx.cfg, a.yes, "rotate")?;
     let mut which = super::revoke::which(
         a.id.as_deref().map(crate::cli::parse_id).transpose()?,
@@ -24,10 +36,14 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
     let (mut service, _) = ctx.unlock(Durability::Full)?;
     if !a.yes {
         let found = service.rotation_target(&which, now())?;
+        let when = match a.grace {
+            Some(grace) => format!("It stays valid for {grace} more, then it is revoked"),
+            None => "It is revoked now".to_owned(),
+        };
         ctx.confirm(
             false,
             &format!(
-                "Rotate {} of {}? It is revoked now and replaced by a new token",
+                "Rotate {} of {}? {when}, and a new token replaces it",
                 found.record.id,
                 render::escape(&found.record.user)
             ),
@@ -35,7 +51,7 @@ pub fn run(ctx: &Ctx<'_>, a: RotateArgs) -> Result<i32> {
         // Act on the token that was confirmed, even if the user's token changed meanwhile.
         which = Which::Id(found.record.id);
     }
-    let (old, issued) = service.rotate(&which, a.expires_in, now())?;
+    let (old, issued) = service.rotate(&which, &rotation, now())?;
     let shown =
         super::generate::show_issued(ctx, &issued, &format!("rotated {} into", old.id), a.json);
     super::notify::run(&mut service, &issued.entry);

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use crate::cmd::{now, say};
 use tokman::error::{Error, ErrorKind};
-use tokman::lifecycle::{Check, Record};
+use tokman::lifecycle::{Check, Record, Usage};
 use tokman::service::{Probe, Probed, Service, Verdict};
 use tokman::store::{Durability, Location};
 use tokman::token::{self, Presented};
@@ -49,7 +49,7 @@ pub enum Reply {
     Verdict(Verdict),
     Introspected {
         caller: Verdict,
-        target: Option<Box<Record>>,
+        target: Option<Box<(Record, Usage)>>,
     },
     Pong,
     /// The store could not answer: nothing of this batch was counted.

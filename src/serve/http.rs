@@ -27,7 +27,7 @@ use super::metrics::{self, Metrics};
 use super::peer::{Peer, client_ip};
 use crate::cmd::{now, write_stderr};
 use tokman::error::ErrorKind;
-use tokman::lifecycle::{Check, Outcome, Status};
+use tokman::lifecycle::{Check, Outcome};
 use tokman::policy::{Origin, Scope};
 use tokman::service::Verdict;
 use tokman::token::{self, TokenId};
@@ -296,6 +296,8 @@ fn verdict(app: &App, v: Verdict, mut note: Note) -> Response {
             }
             r
         }
+        // Used up for good: the same status as a limit, and no Retry-After, since no wait helps.
+        Outcome::UsageExceeded => answer(app.limited, note, ()),
     }
 }
 
@@ -387,8 +389,11 @@ async fn introspect(
         }
         _ => return invalid(note(outcome, Some(caller_id))),
     }
-    let doc = match target.filter(|r| r.status(now()) == Status::Active) {
-        Some(r) => {
+    let doc = match target
+        .map(|b| *b)
+        .filter(|(r, u)| r.is_live(now()) && r.uses_left(u) != Some(0))
+    {
+        Some((r, _)) => {
             let scopes: Vec<&str> = r.scopes.iter().map(|s| s.as_str()).collect();
             json!({
                 "active": true,
