@@ -230,10 +230,9 @@ impl Service {
                 crate::text::rfc3339(until)
             ));
         }
-        let mut inherited = before.clone();
-        inherited.expires_at = new.expires_at;
+        // The successor's expiry is new by nature: only the settings asked for count as changed.
         let changed = Changed {
-            fields: lifecycle::changed_fields(&inherited, &new)
+            fields: lifecycle::changed_fields(&before, &new)
                 .into_iter()
                 .filter(|f| *f != "expires_at")
                 .collect(),
@@ -268,7 +267,7 @@ impl Service {
         now: Timestamp,
     ) -> Result<(Record, Changed)> {
         let tx = self.store.read(&self.unlocked)?;
-        let stored = find_live(&tx, which, now)?;
+        let stored = find_for_rotation(&tx, which, now)?;
         let settings = tx.settings()?;
         let (after, _, changed) =
             lifecycle::update(&settings, &stored.record, &stored.usage, changes, now)?;
@@ -279,7 +278,7 @@ impl Service {
     /// the fields changed. A change that changes nothing writes nothing (`entry` is `None`).
     pub fn update(&mut self, which: &Which, changes: &Changes, now: Timestamp) -> Result<Updated> {
         let mut tx = self.store.write(&self.unlocked)?;
-        let mut stored = find_live(&tx, which, now)?;
+        let mut stored = find_for_rotation(&tx, which, now)?;
         let settings = tx.settings()?;
         let (after, usage, changed) =
             lifecycle::update(&settings, &stored.record, &stored.usage, changes, now)?;
@@ -744,14 +743,10 @@ fn find(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
     }
 }
 
-/// The token `update` changes: by id any token (the rule then refuses a dead one with its
-/// own exit code), by user the token holding the user's place.
-fn find_live(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
-    find_for_rotation(tx, which, now)
-}
-
-/// The token `rotate` would replace. By user: the token holding the user's place, even if it
-/// has expired since, so the rule can say "expired, use generate" (exit 3), not "not found".
+/// The token `rotate` would replace, or `update` change. By user: the token holding the
+/// user's place, even if it has expired since, so the rule can say "expired, use generate"
+/// (exit 3), not "not found"; by id any token, which the rule refuses with its own exit code
+/// when it is dead.
 fn find_for_rotation(tx: &Tx<'_>, which: &Which, now: Timestamp) -> Result<Stored> {
     match which {
         Which::User(user) => tx.active_for_user(user)?.ok_or_else(|| {

@@ -21,15 +21,13 @@ mod backend;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
-use std::process::Child;
-use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use backend::{
-    Backend, Kind, Operator, Run, XorShift, assert_hex64, assert_sane, assert_token_shape, finish,
-    forged, id_of, run,
+    Backend, Kind, Operator, XorShift, assert_hex64, assert_sane, assert_token_shape, at_once,
+    count_codes, finish, forged, id_of, run,
 };
 
 // ---- helpers -----------------------------------------------------------------------------
@@ -72,33 +70,6 @@ fn statuses(list: &[Value]) -> BTreeMap<String, String> {
 
 fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["event"] == kind).collect()
-}
-
-/// Run `n` copies of a command at once, each from its own thread, released together.
-fn at_once(n: usize, spawn: impl Fn() -> Child + Sync) -> Vec<Run> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    finish(spawn())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
-    })
-}
-
-fn count_codes(runs: &[Run]) -> BTreeMap<i32, usize> {
-    let mut codes = BTreeMap::new();
-    for r in runs {
-        *codes.entry(r.code).or_insert(0) += 1;
-    }
-    codes
 }
 
 fn is_sqlite_file(path: &std::path::Path) -> bool {

@@ -14,38 +14,11 @@ mod pg;
 mod backend;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
-use std::sync::Barrier;
+use std::process::Stdio;
 
 use serde_json::Value;
 
-use backend::{Backend, Run, assert_sane, finish, id_of};
-
-fn at_once(n: usize, spawn: impl Fn() -> Child + Sync) -> Vec<Run> {
-    let barrier = Barrier::new(n);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    finish(spawn())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
-    })
-}
-
-fn count_codes(runs: &[Run]) -> BTreeMap<i32, usize> {
-    let mut codes = BTreeMap::new();
-    for r in runs {
-        *codes.entry(r.code).or_insert(0) += 1;
-    }
-    codes
-}
+use backend::{Backend, assert_sane, at_once, count_codes, id_of};
 
 fn events_of(b: &Backend, kind: &str) -> Vec<Value> {
     b.audit_events()

@@ -1,5 +1,5 @@
-//! The store's `notify-command`: run with `sh -c` after generate, rotate, revoke, update, purge and remind, the
-//! event as one JSON object on its stdin. It runs after the change has committed, so its
+//! The store's `notify-command`: run with `sh -c` after generate, rotate, revoke, update,
+//! purge, remind and copy, the event as one JSON object on its stdin. It runs after the change has committed, so its
 //! failure is reported and never undoes anything; it never sees a secret, neither in its input
 //! nor in its environment, and it cannot make tokman wait longer than [`TIMEOUT`]:
 //! - the clock starts when the command is spawned, and its input is written from a thread of

@@ -15,11 +15,12 @@
 //! a module with a `sqlite` and a `postgres` test.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Barrier, OnceLock};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -581,4 +582,32 @@ impl Operator {
         }
         Ok(last)
     }
+}
+
+/// Run `n` copies of a command at once, each from its own thread, released together.
+pub fn at_once(n: usize, spawn: impl Fn() -> Child + Sync) -> Vec<Run> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    finish(spawn())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    })
+}
+
+/// How many runs ended with each exit code.
+pub fn count_codes(runs: &[Run]) -> BTreeMap<i32, usize> {
+    let mut codes = BTreeMap::new();
+    for r in runs {
+        *codes.entry(r.code).or_insert(0) += 1;
+    }
+    codes
 }
