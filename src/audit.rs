@@ -26,6 +26,8 @@ pub enum Kind {
     Copy,
     Update,
     Expiring,
+    Settings,
+    Rekey,
 }
 
 impl Kind {
@@ -44,6 +46,8 @@ impl Kind {
             Kind::Copy => "copy",
             Kind::Update => "update",
             Kind::Expiring => "expiring",
+            Kind::Settings => "settings",
+            Kind::Rekey => "rekey",
         }
     }
 }
