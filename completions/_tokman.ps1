@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
             [CompletionResult]::new('remind', 'remind', [CompletionResultType]::ParameterValue, 'Record and print a reminder for each token about to expire (for cron)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
+            [CompletionResult]::new('settings', 'settings', [CompletionResultType]::ParameterValue, 'Show the store''s settings, or change them with `settings set`')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show what and where the store is, with counts')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write a consistent SQLite copy of the store, taken while it is in use')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole store into a new store, SQLite or PostgreSQL')
@@ -243,6 +244,46 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tokman;settings' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the settings as one JSON document')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change settings; the maximum token lifetime can only be shortened')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tokman;settings;set' {
+            [CompletionResult]::new('--max-lifetime', '--max-lifetime', [CompletionResultType]::ParameterName, 'A shorter maximum (and default) token lifetime; tokens issued before keep their expiry')
+            [CompletionResult]::new('--default-rate-limit', '--default-rate-limit', [CompletionResultType]::ParameterName, 'Replace the rate limits of tokens generated without --rate-limit (repeatable)')
+            [CompletionResult]::new('--notify-command', '--notify-command', [CompletionResultType]::ParameterName, 'Run this with `sh -c` after every change, the event as JSON on stdin')
+            [CompletionResult]::new('--audit-retention', '--audit-retention', [CompletionResultType]::ParameterName, 'How long the audit log keeps events before `purge` drops them')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
+            [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable')
+            [CompletionResult]::new('--no-default-rate-limit', '--no-default-rate-limit', [CompletionResultType]::ParameterName, 'Generate tokens without a rate limit unless --rate-limit is given')
+            [CompletionResult]::new('--no-notify-command', '--no-notify-command', [CompletionResultType]::ParameterName, 'Run no notify command')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tokman;settings;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change settings; the maximum token lifetime can only be shortened')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'tokman;settings;help;set' {
+            break
+        }
+        'tokman;settings;help;help' {
+            break
+        }
         'tokman;info' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]')
             [CompletionResult]::new('--key-file', '--key-file', [CompletionResultType]::ParameterName, 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable')
@@ -423,6 +464,7 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             [CompletionResult]::new('purge', 'purge', [CompletionResultType]::ParameterValue, 'Delete expired tokens (and revoked ones with --revoked)')
             [CompletionResult]::new('remind', 'remind', [CompletionResultType]::ParameterValue, 'Record and print a reminder for each token about to expire (for cron)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit log, or check that it is intact')
+            [CompletionResult]::new('settings', 'settings', [CompletionResultType]::ParameterValue, 'Show the store''s settings, or change them with `settings set`')
             [CompletionResult]::new('info', 'info', [CompletionResultType]::ParameterValue, 'Show what and where the store is, with counts')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Write a consistent SQLite copy of the store, taken while it is in use')
             [CompletionResult]::new('copy', 'copy', [CompletionResultType]::ParameterValue, 'Copy the whole store into a new store, SQLite or PostgreSQL')
@@ -465,6 +507,13 @@ Register-ArgumentCompleter -Native -CommandName 'tokman' -ScriptBlock {
             break
         }
         'tokman;help;audit' {
+            break
+        }
+        'tokman;help;settings' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Change settings; the maximum token lifetime can only be shortened')
+            break
+        }
+        'tokman;help;settings;set' {
             break
         }
         'tokman;help;info' {

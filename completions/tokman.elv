@@ -36,6 +36,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand settings 'Show the store''s settings, or change them with `settings set`'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
@@ -228,6 +229,41 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;settings'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --json 'Print the settings as one JSON document'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;settings;set'= {
+            cand --max-lifetime 'A shorter maximum (and default) token lifetime; tokens issued before keep their expiry'
+            cand --default-rate-limit 'Replace the rate limits of tokens generated without --rate-limit (repeatable)'
+            cand --notify-command 'Run this with `sh -c` after every change, the event as JSON on stdin'
+            cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --no-default-rate-limit 'Generate tokens without a rate limit unless --rate-limit is given'
+            cand --no-notify-command 'Run no notify command'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;settings;help'= {
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;settings;help;set'= {
+        }
+        &'tokman;settings;help;help'= {
+        }
         &'tokman;info'= {
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
@@ -390,6 +426,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand settings 'Show the store''s settings, or change them with `settings set`'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
@@ -421,6 +458,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;remind'= {
         }
         &'tokman;help;audit'= {
+        }
+        &'tokman;help;settings'= {
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+        }
+        &'tokman;help;settings;set'= {
         }
         &'tokman;help;info'= {
         }

@@ -234,6 +234,13 @@ pub enum Command {
         tokman audit --check\n  \
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
     Audit(AuditArgs),
+    /// Show the store's settings, or change them with `settings set`
+    #[command(after_help = "Examples:\n  \
+        tokman settings\n  \
+        tokman settings --json\n  \
+        tokman settings set --max-lifetime 90d --default-rate-limit 60/min\n  \
+        tokman settings set --notify-command 'logger -t tokman' --audit-retention 730d")]
+    Settings(SettingsArgs),
     /// Show what and where the store is, with counts
     #[command(after_help = "Examples:\n  \
         tokman info\n  \
@@ -646,6 +653,56 @@ pub struct AuditArgs {
     /// With --check: fail (exit 12) unless this head, noted earlier, is the log's head or an earlier head of it
     #[arg(long, value_name = "H", value_hint = ValueHint::Other, requires = "check", value_parser = parse_head)]
     pub expect_head: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SettingsArgs {
+    #[command(subcommand)]
+    pub set: Option<SettingsCommand>,
+    /// Print the settings as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Change settings; the maximum token lifetime can only be shortened
+    #[command(after_help = "Examples:\n  \
+        tokman settings set --max-lifetime 30d   # tokens issued before keep their expiry\n  \
+        tokman settings set --default-rate-limit 60/min --default-rate-limit 10000/day\n  \
+        tokman settings set --no-default-rate-limit --no-notify-command")]
+    Set(SettingsSetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args([
+    "max_lifetime",
+    "default_rate_limit",
+    "no_default_rate_limit",
+    "notify_command",
+    "no_notify_command",
+    "audit_retention",
+])))]
+pub struct SettingsSetArgs {
+    /// A shorter maximum (and default) token lifetime; tokens issued before keep their expiry
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub max_lifetime: Option<Span>,
+    /// Replace the rate limits of tokens generated without --rate-limit (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_hint = ValueHint::Other, value_parser = parse_rate, conflicts_with = "no_default_rate_limit")]
+    pub default_rate_limit: Vec<RateLimit>,
+    /// Generate tokens without a rate limit unless --rate-limit is given
+    #[arg(long)]
+    pub no_default_rate_limit: bool,
+    /// Run this with `sh -c` after every change, the event as JSON on stdin
+    #[arg(long, value_name = "CMD", conflicts_with = "no_notify_command")]
+    pub notify_command: Option<String>,
+    /// Run no notify command
+    #[arg(long)]
+    pub no_notify_command: bool,
+    /// How long the audit log keeps events before `purge` drops them
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub audit_retention: Option<Span>,
 }
 
 /// Where `serve` listens.

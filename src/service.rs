@@ -679,6 +679,47 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Change the store's settings in one transaction (see [`crate::settings::apply`]). A
+    /// change to the values they already have writes nothing (`entry` is `None`).
+    pub fn set_settings(
+        &mut self,
+        change: &crate::settings::Change,
+        now: Timestamp,
+    ) -> Result<SettingsChanged> {
+        let mut tx = self.store.write(&self.unlocked)?;
+        let before = tx.settings()?;
+        let (after, changed) = crate::settings::apply(&before, change)?;
+        if changed.is_empty() {
+            return Ok(SettingsChanged {
+                settings: after,
+                changed,
+                entry: None,
+            });
+        }
+        tx.set_settings(&after)?;
+        let entry = tx.append(Event::new(Kind::Settings).detail(changed.join("; ")), now)?;
+        tx.touch_slot(now)?;
+        tx.commit()?;
+        Ok(SettingsChanged {
+            settings: after,
+            changed,
+            entry: Some(entry),
+        })
+    }
+}
+
+/// What [`Service::set_settings`] did.
+#[derive(Debug, Clone)]
+pub struct SettingsChanged {
+    /// The settings now.
+    pub settings: Settings,
+    /// One line per setting changed (`field old → new`); empty when nothing changed.
+    pub changed: Vec<String>,
+    /// The `settings` event, when anything changed.
+    pub entry: Option<Entry>,
+}
+
 /// One request of a [`Service::probe_batch`].
 pub enum Probe<'a> {
     /// Check a token as `verify` does, counting a valid use.

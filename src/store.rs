@@ -760,6 +760,16 @@ impl Tx<'_> {
         )
     }
 
+    /// Replace the store's settings: sealed again, and the root made to cover the new value.
+    pub fn set_settings(&self, settings: &Settings) -> Result<()> {
+        let sealed = seal_json(self.keys, &settings_ad(self.store_id), settings)?;
+        self.db.borrow_mut().set_settings(&sealed)?;
+        let mut st = self.state.borrow_mut();
+        st.root.settings = hex(&integrity::hash_parts(&[&sealed]));
+        st.changed = true;
+        Ok(())
+    }
+
     /// Note that the unlocking slot was used; written at most once a minute to keep `verify`
     /// from rewriting the slot table on every call. Not covered by the root.
     pub fn touch_slot(&self, now: Timestamp) -> Result<()> {
