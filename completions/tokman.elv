@@ -217,7 +217,10 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;audit'= {
-            cand --since 'Only events from this long ago until now'
+            cand --since 'Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an RFC 3339 time'
+            cand --event 'Only events of this kind (repeatable: any of them)'
+            cand --user 'Only events about this user'
+            cand --id 'Only events about this token id'
             cand --expect-head 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'

@@ -181,7 +181,24 @@ complete -c tokman -n "__fish_tokman_using_subcommand remind" -l passphrase-file
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -l json -d 'Print the reminders as an array of audit events in JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events from this long ago until now' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an RFC 3339 time' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l event -d 'Only events of this kind (repeatable: any of them)' -r -f -a "init\t''
+generate\t''
+rotate\t''
+revoke\t''
+purge\t''
+key_add\t''
+key_remove\t''
+key_passphrase\t''
+verify_refused\t''
+update\t''
+expiring\t''
+settings\t''
+rekey\t''
+upgrade\t''
+copy\t''"
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l user -d 'Only events about this user' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l id -d 'Only events about this token id' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless this head, noted earlier, is the log\'s head or an earlier head of it' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F

@@ -52,6 +52,55 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// Every kind, in the order `audit --help` lists them.
+    pub const ALL: [Kind; 15] = [
+        Kind::Init,
+        Kind::Generate,
+        Kind::Rotate,
+        Kind::Revoke,
+        Kind::Purge,
+        Kind::KeyAdd,
+        Kind::KeyRemove,
+        Kind::KeyPassphrase,
+        Kind::VerifyRefused,
+        Kind::Update,
+        Kind::Expiring,
+        Kind::Settings,
+        Kind::Rekey,
+        Kind::Upgrade,
+        Kind::Copy,
+    ];
+}
+
+/// Which events `audit` shows: every condition given must hold (they AND together).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// At or after this instant.
+    pub since: Option<Timestamp>,
+    /// Of one of these kinds (any kind when empty).
+    pub kinds: Vec<Kind>,
+    /// About this user (an already normalised name).
+    pub user: Option<String>,
+    /// About this token.
+    pub id: Option<TokenId>,
+}
+
+impl Filter {
+    pub fn matches(&self, e: &Entry) -> bool {
+        self.since.is_none_or(|t| e.at >= t)
+            && (self.kinds.is_empty() || self.kinds.contains(&e.event.event))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| e.event.user.as_ref() == Some(u))
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|id| e.event.id.as_ref() == Some(id))
+    }
+}
+
 /// An event as recorded (sealed) in the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

@@ -709,6 +709,15 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The audit events `filter` picks, oldest first, from a chain checked whole first.
+    pub fn events_matching(&mut self, filter: &crate::audit::Filter) -> Result<Vec<Entry>> {
+        let mut entries = self.events(filter.since)?;
+        entries.retain(|e| filter.matches(e));
+        Ok(entries)
+    }
+}
+
 /// What [`Service::set_settings`] did.
 #[derive(Debug, Clone)]
 pub struct SettingsChanged {
