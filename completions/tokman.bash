@@ -151,6 +151,9 @@ _tokman() {
             tokman__subcmd__help__subcmd__key,passphrase)
                 cmd="tokman__subcmd__help__subcmd__key__subcmd__passphrase"
                 ;;
+            tokman__subcmd__help__subcmd__key,rekey)
+                cmd="tokman__subcmd__help__subcmd__key__subcmd__rekey"
+                ;;
             tokman__subcmd__help__subcmd__key,remove)
                 cmd="tokman__subcmd__help__subcmd__key__subcmd__remove"
                 ;;
@@ -169,6 +172,9 @@ _tokman() {
             tokman__subcmd__key,passphrase)
                 cmd="tokman__subcmd__key__subcmd__passphrase"
                 ;;
+            tokman__subcmd__key,rekey)
+                cmd="tokman__subcmd__key__subcmd__rekey"
+                ;;
             tokman__subcmd__key,remove)
                 cmd="tokman__subcmd__key__subcmd__remove"
                 ;;
@@ -183,6 +189,9 @@ _tokman() {
                 ;;
             tokman__subcmd__key__subcmd__help,passphrase)
                 cmd="tokman__subcmd__key__subcmd__help__subcmd__passphrase"
+                ;;
+            tokman__subcmd__key__subcmd__help,rekey)
+                cmd="tokman__subcmd__key__subcmd__help__subcmd__rekey"
                 ;;
             tokman__subcmd__key__subcmd__help,remove)
                 cmd="tokman__subcmd__key__subcmd__help__subcmd__remove"
@@ -597,7 +606,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__key)
-            opts="add-file passphrase list remove"
+            opts="add-file passphrase list remove rekey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,6 +648,20 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__key__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__key__subcmd__rekey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -949,7 +972,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__key)
-            opts="-h -V --store --key-file --passphrase-file --help --version add-file passphrase list remove help"
+            opts="-h -V --store --key-file --passphrase-file --help --version add-file passphrase list remove rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1008,7 +1031,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__key__subcmd__help)
-            opts="add-file passphrase list remove help"
+            opts="add-file passphrase list remove rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1077,6 +1100,20 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__key__subcmd__help__subcmd__rekey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__key__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1124,6 +1161,36 @@ _tokman() {
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__key__subcmd__rekey)
+            opts="-y -h -V --new-key-file --yes --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

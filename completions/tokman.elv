@@ -340,6 +340,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;add-file'= {
@@ -382,11 +383,24 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;key;rekey'= {
+            cand --new-key-file 'Also write a new key file (mode 0600) that unlocks the rekeyed store'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -y 'Do not ask to confirm (required without a terminal)'
+            cand --yes 'Do not ask to confirm (required without a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;key;help'= {
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;help;add-file'= {
@@ -396,6 +410,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;key;help;list'= {
         }
         &'tokman;key;help;remove'= {
+        }
+        &'tokman;key;help;rekey'= {
         }
         &'tokman;key;help;help'= {
         }
@@ -482,6 +498,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
         }
         &'tokman;help;key;add-file'= {
         }
@@ -490,6 +507,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;key;list'= {
         }
         &'tokman;help;key;remove'= {
+        }
+        &'tokman;help;key;rekey'= {
         }
         &'tokman;help;version'= {
         }

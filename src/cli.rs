@@ -885,6 +885,21 @@ pub enum KeyCommand {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Replace the master key: seal everything again, keep only this slot (asks first)
+    #[command(after_help = "Examples:\n  \
+        tokman key rekey --key-file admin.key --new-key-file /etc/tokman/cron.key\n  \
+        tokman key rekey --yes   # in a script: there is nobody to ask\n\n\
+        Every slot but the one that unlocked the store (and the new key file's) is removed: no\n\
+        removed key file or passphrase, and no old copy of a key, opens this store any more.\n\
+        Tokens keep verifying. A copy of the store made before still opens with the old keys.")]
+    Rekey {
+        /// Also write a new key file (mode 0600) that unlocks the rekeyed store
+        #[arg(long, value_name = "PATH")]
+        new_key_file: Option<PathBuf>,
+        /// Do not ask to confirm (required without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
 }
 
 /// A path from a flag. Empty is allowed here and means "not set", as an empty variable does

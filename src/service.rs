@@ -551,6 +551,7 @@ impl Service {
         let tokens = tx.check_state()?;
         if let Some(expected) = expect_head
             && !intact.descends_from(expected)
+            && !tx.held_before_rekey(expected)?
         {
             return Err(Error::corrupt(format!(
                 "the audit log's head is {}, and {expected} is not in its history: the store was rolled back or replaced",
@@ -715,6 +716,21 @@ impl Service {
         let mut entries = self.events(filter.since)?;
         entries.retain(|e| filter.matches(e));
         Ok(entries)
+    }
+}
+
+impl Service {
+    /// Replace the master key (see [`Store::rekey`]); `how` is what unlocked the store, and
+    /// its slot is the one kept. From then on this service uses the new keys.
+    pub fn rekey(
+        &mut self,
+        how: &Unlock,
+        new_file: Option<&KeyFileKey>,
+        now: Timestamp,
+    ) -> Result<crate::store::Rekeyed> {
+        let (unlocked, done) = self.store.rekey(&self.unlocked, how, new_file, now)?;
+        self.unlocked = unlocked;
+        Ok(done)
     }
 }
 
