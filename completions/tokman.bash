@@ -67,6 +67,9 @@ _tokman() {
             tokman,serve)
                 cmd="tokman__subcmd__serve"
                 ;;
+            tokman,settings)
+                cmd="tokman__subcmd__settings"
+                ;;
             tokman,update)
                 cmd="tokman__subcmd__update"
                 ;;
@@ -127,6 +130,9 @@ _tokman() {
             tokman__subcmd__help,serve)
                 cmd="tokman__subcmd__help__subcmd__serve"
                 ;;
+            tokman__subcmd__help,settings)
+                cmd="tokman__subcmd__help__subcmd__settings"
+                ;;
             tokman__subcmd__help,update)
                 cmd="tokman__subcmd__help__subcmd__update"
                 ;;
@@ -145,8 +151,14 @@ _tokman() {
             tokman__subcmd__help__subcmd__key,passphrase)
                 cmd="tokman__subcmd__help__subcmd__key__subcmd__passphrase"
                 ;;
+            tokman__subcmd__help__subcmd__key,rekey)
+                cmd="tokman__subcmd__help__subcmd__key__subcmd__rekey"
+                ;;
             tokman__subcmd__help__subcmd__key,remove)
                 cmd="tokman__subcmd__help__subcmd__key__subcmd__remove"
+                ;;
+            tokman__subcmd__help__subcmd__settings,set)
+                cmd="tokman__subcmd__help__subcmd__settings__subcmd__set"
                 ;;
             tokman__subcmd__key,add-file)
                 cmd="tokman__subcmd__key__subcmd__add__subcmd__file"
@@ -159,6 +171,9 @@ _tokman() {
                 ;;
             tokman__subcmd__key,passphrase)
                 cmd="tokman__subcmd__key__subcmd__passphrase"
+                ;;
+            tokman__subcmd__key,rekey)
+                cmd="tokman__subcmd__key__subcmd__rekey"
                 ;;
             tokman__subcmd__key,remove)
                 cmd="tokman__subcmd__key__subcmd__remove"
@@ -175,8 +190,23 @@ _tokman() {
             tokman__subcmd__key__subcmd__help,passphrase)
                 cmd="tokman__subcmd__key__subcmd__help__subcmd__passphrase"
                 ;;
+            tokman__subcmd__key__subcmd__help,rekey)
+                cmd="tokman__subcmd__key__subcmd__help__subcmd__rekey"
+                ;;
             tokman__subcmd__key__subcmd__help,remove)
                 cmd="tokman__subcmd__key__subcmd__help__subcmd__remove"
+                ;;
+            tokman__subcmd__settings,help)
+                cmd="tokman__subcmd__settings__subcmd__help"
+                ;;
+            tokman__subcmd__settings,set)
+                cmd="tokman__subcmd__settings__subcmd__set"
+                ;;
+            tokman__subcmd__settings__subcmd__help,help)
+                cmd="tokman__subcmd__settings__subcmd__help__subcmd__help"
+                ;;
+            tokman__subcmd__settings__subcmd__help,set)
+                cmd="tokman__subcmd__settings__subcmd__help__subcmd__set"
                 ;;
             *)
                 ;;
@@ -185,7 +215,7 @@ _tokman() {
 
     case "${cmd}" in
         tokman)
-            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help"
+            opts="-h -V --store --key-file --passphrase-file --help --version init generate list inspect revoke update rotate verify purge remind audit settings info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -211,13 +241,31 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__audit)
-            opts="-h -V --since --json --check --expect-head --store --key-file --passphrase-file --help --version"
+            opts="-h -V --since --event --user --id --json --check --expect-head --store --key-file --passphrase-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --since)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --event)
+                    COMPREPLY=($(compgen -W "init generate rotate revoke purge key_add key_remove key_passphrase verify_refused update expiring settings rekey upgrade copy" -- "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --id)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
@@ -418,7 +466,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help)
-            opts="init generate list inspect revoke update rotate verify purge remind audit info backup copy scan serve key version completions help"
+            opts="init generate list inspect revoke update rotate verify purge remind audit settings info backup copy scan serve key version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -558,7 +606,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__key)
-            opts="add-file passphrase list remove"
+            opts="add-file passphrase list remove rekey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -600,6 +648,20 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__key__subcmd__passphrase)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__key__subcmd__rekey)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -714,6 +776,34 @@ _tokman() {
         tokman__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__settings)
+            opts="set"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__help__subcmd__settings__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -882,7 +972,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__key)
-            opts="-h -V --store --key-file --passphrase-file --help --version add-file passphrase list remove help"
+            opts="-h -V --store --key-file --passphrase-file --help --version add-file passphrase list remove rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -941,7 +1031,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__key__subcmd__help)
-            opts="add-file passphrase list remove help"
+            opts="add-file passphrase list remove rekey help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1010,6 +1100,20 @@ _tokman() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tokman__subcmd__key__subcmd__help__subcmd__rekey)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tokman__subcmd__key__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1057,6 +1161,36 @@ _tokman() {
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__key__subcmd__rekey)
+            opts="-y -h -V --new-key-file --yes --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1429,6 +1563,125 @@ _tokman() {
                     ;;
                 --limited-status)
                     COMPREPLY=($(compgen -W "403 429" -- "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__settings)
+            opts="-h -V --json --store --key-file --passphrase-file --help --version set help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__settings__subcmd__help)
+            opts="set help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__settings__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__settings__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tokman__subcmd__settings__subcmd__set)
+            opts="-h -V --max-lifetime --default-rate-limit --no-default-rate-limit --notify-command --no-notify-command --audit-retention --store --key-file --passphrase-file --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-lifetime)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --default-rate-limit)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
+                --notify-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-retention)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
                     return 0
                     ;;
                 --store)

@@ -36,6 +36,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand settings 'Show the store''s settings, or change them with `settings set`'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
@@ -216,7 +217,10 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;audit'= {
-            cand --since 'Only events from this long ago until now'
+            cand --since 'Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an RFC 3339 time'
+            cand --event 'Only events of this kind (repeatable: any of them)'
+            cand --user 'Only events about this user'
+            cand --id 'Only events about this token id'
             cand --expect-head 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
@@ -227,6 +231,41 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'tokman;settings'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --json 'Print the settings as one JSON document'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;settings;set'= {
+            cand --max-lifetime 'A shorter maximum (and default) token lifetime; tokens issued before keep their expiry'
+            cand --default-rate-limit 'Replace the rate limits of tokens generated without --rate-limit (repeatable)'
+            cand --notify-command 'Run this with `sh -c` after every change, the event as JSON on stdin'
+            cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --no-default-rate-limit 'Generate tokens without a rate limit unless --rate-limit is given'
+            cand --no-notify-command 'Run no notify command'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tokman;settings;help'= {
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tokman;settings;help;set'= {
+        }
+        &'tokman;settings;help;help'= {
         }
         &'tokman;info'= {
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
@@ -301,6 +340,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;add-file'= {
@@ -343,11 +383,24 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tokman;key;rekey'= {
+            cand --new-key-file 'Also write a new key file (mode 0600) that unlocks the rekeyed store'
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand -y 'Do not ask to confirm (required without a terminal)'
+            cand --yes 'Do not ask to confirm (required without a terminal)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tokman;key;help'= {
             cand add-file 'Write a new key file (mode 0600) and add a slot that it unlocks'
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;key;help;add-file'= {
@@ -357,6 +410,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;key;help;list'= {
         }
         &'tokman;key;help;remove'= {
+        }
+        &'tokman;key;help;rekey'= {
         }
         &'tokman;key;help;help'= {
         }
@@ -390,6 +445,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand purge 'Delete expired tokens (and revoked ones with --revoked)'
             cand remind 'Record and print a reminder for each token about to expire (for cron)'
             cand audit 'Show the audit log, or check that it is intact'
+            cand settings 'Show the store''s settings, or change them with `settings set`'
             cand info 'Show what and where the store is, with counts'
             cand backup 'Write a consistent SQLite copy of the store, taken while it is in use'
             cand copy 'Copy the whole store into a new store, SQLite or PostgreSQL'
@@ -422,6 +478,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
         }
         &'tokman;help;audit'= {
         }
+        &'tokman;help;settings'= {
+            cand set 'Change settings; the maximum token lifetime can only be shortened'
+        }
+        &'tokman;help;settings;set'= {
+        }
         &'tokman;help;info'= {
         }
         &'tokman;help;backup'= {
@@ -437,6 +498,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand passphrase 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
             cand list 'List the slots (never key material)'
             cand remove 'Remove a slot; its key file or passphrase no longer unlocks the store (asks first)'
+            cand rekey 'Replace the master key: seal everything again, keep only this slot (asks first)'
         }
         &'tokman;help;key;add-file'= {
         }
@@ -445,6 +507,8 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;key;list'= {
         }
         &'tokman;help;key;remove'= {
+        }
+        &'tokman;help;key;rekey'= {
         }
         &'tokman;help;version'= {
         }

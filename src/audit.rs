@@ -26,6 +26,8 @@ pub enum Kind {
     Copy,
     Update,
     Expiring,
+    Settings,
+    Rekey,
 }
 
 impl Kind {
@@ -44,7 +46,58 @@ impl Kind {
             Kind::Copy => "copy",
             Kind::Update => "update",
             Kind::Expiring => "expiring",
+            Kind::Settings => "settings",
+            Kind::Rekey => "rekey",
         }
+    }
+}
+
+impl Kind {
+    /// Every kind, in the order `audit --help` lists them.
+    pub const ALL: [Kind; 15] = [
+        Kind::Init,
+        Kind::Generate,
+        Kind::Rotate,
+        Kind::Revoke,
+        Kind::Purge,
+        Kind::KeyAdd,
+        Kind::KeyRemove,
+        Kind::KeyPassphrase,
+        Kind::VerifyRefused,
+        Kind::Update,
+        Kind::Expiring,
+        Kind::Settings,
+        Kind::Rekey,
+        Kind::Upgrade,
+        Kind::Copy,
+    ];
+}
+
+/// Which events `audit` shows: every condition given must hold (they AND together).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// At or after this instant.
+    pub since: Option<Timestamp>,
+    /// Of one of these kinds (any kind when empty).
+    pub kinds: Vec<Kind>,
+    /// About this user (an already normalised name).
+    pub user: Option<String>,
+    /// About this token.
+    pub id: Option<TokenId>,
+}
+
+impl Filter {
+    pub fn matches(&self, e: &Entry) -> bool {
+        self.since.is_none_or(|t| e.at >= t)
+            && (self.kinds.is_empty() || self.kinds.contains(&e.event.event))
+            && self
+                .user
+                .as_ref()
+                .is_none_or(|u| e.event.user.as_ref() == Some(u))
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|id| e.event.id.as_ref() == Some(id))
     }
 }
 

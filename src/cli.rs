@@ -230,10 +230,18 @@ pub enum Command {
     Remind(RemindArgs),
     /// Show the audit log, or check that it is intact
     #[command(after_help = "Examples:\n  \
-        tokman audit --since 7d\n  \
+        tokman audit --since 7d --event revoke --event rotate\n  \
+        tokman audit --user alice --since 2026-11-01 --json\n  \
         tokman audit --check\n  \
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
     Audit(AuditArgs),
+    /// Show the store's settings, or change them with `settings set`
+    #[command(after_help = "Examples:\n  \
+        tokman settings\n  \
+        tokman settings --json\n  \
+        tokman settings set --max-lifetime 90d --default-rate-limit 60/min\n  \
+        tokman settings set --notify-command 'logger -t tokman' --audit-retention 730d")]
+    Settings(SettingsArgs),
     /// Show what and where the store is, with counts
     #[command(after_help = "Examples:\n  \
         tokman info\n  \
@@ -634,9 +642,24 @@ pub struct PurgeArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only events from this long ago until now
-    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span, conflicts_with = "check")]
-    pub since: Option<Span>,
+    /// Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an
+    /// RFC 3339 time
+    #[arg(long, value_name = "DUR|DATE", value_hint = ValueHint::Other, value_parser = parse_since, conflicts_with = "check")]
+    pub since: Option<Since>,
+    /// Only events of this kind (repeatable: any of them)
+    #[arg(
+        long = "event",
+        value_name = "KIND",
+        value_enum,
+        conflicts_with = "check"
+    )]
+    pub events: Vec<EventKind>,
+    /// Only events about this user
+    #[arg(long, value_name = "U", value_hint = ValueHint::Other, value_parser = parse_user, conflicts_with = "check")]
+    pub user: Option<String>,
+    /// Only events about this token id
+    #[arg(long, value_name = "ID", value_hint = ValueHint::Other, conflicts_with = "check")]
+    pub id: Option<String>,
     /// Print the events as a JSON array
     #[arg(long)]
     pub json: bool,
@@ -646,6 +669,130 @@ pub struct AuditArgs {
     /// With --check: fail (exit 12) unless this head, noted earlier, is the log's head or an earlier head of it
     #[arg(long, value_name = "H", value_hint = ValueHint::Other, requires = "check", value_parser = parse_head)]
     pub expect_head: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SettingsArgs {
+    #[command(subcommand)]
+    pub set: Option<SettingsCommand>,
+    /// Print the settings as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Change settings; the maximum token lifetime can only be shortened
+    #[command(after_help = "Examples:\n  \
+        tokman settings set --max-lifetime 30d   # tokens issued before keep their expiry\n  \
+        tokman settings set --default-rate-limit 60/min --default-rate-limit 10000/day\n  \
+        tokman settings set --no-default-rate-limit --no-notify-command")]
+    Set(SettingsSetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("change").required(true).multiple(true).args([
+    "max_lifetime",
+    "default_rate_limit",
+    "no_default_rate_limit",
+    "notify_command",
+    "no_notify_command",
+    "audit_retention",
+])))]
+pub struct SettingsSetArgs {
+    /// A shorter maximum (and default) token lifetime; tokens issued before keep their expiry
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub max_lifetime: Option<Span>,
+    /// Replace the rate limits of tokens generated without --rate-limit (repeatable)
+    #[arg(long, value_name = "N/UNIT", value_hint = ValueHint::Other, value_parser = parse_rate, conflicts_with = "no_default_rate_limit")]
+    pub default_rate_limit: Vec<RateLimit>,
+    /// Generate tokens without a rate limit unless --rate-limit is given
+    #[arg(long)]
+    pub no_default_rate_limit: bool,
+    /// Run this with `sh -c` after every change, the event as JSON on stdin
+    #[arg(long, value_name = "CMD", conflicts_with = "no_notify_command")]
+    pub notify_command: Option<String>,
+    /// Run no notify command
+    #[arg(long)]
+    pub no_notify_command: bool,
+    /// How long the audit log keeps events before `purge` drops them
+    #[arg(long, value_name = "DUR", value_hint = ValueHint::Other, value_parser = parse_span)]
+    pub audit_retention: Option<Span>,
+}
+
+/// Where `audit --since` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// This long before now.
+    Ago(Span),
+    /// This instant (Unix seconds).
+    At(tokman::lifecycle::Timestamp),
+}
+
+fn parse_since(s: &str) -> Result<Since, Error> {
+    let t = s.trim();
+    if t.starts_with(|c: char| c.is_ascii_digit()) && !t.contains('-') {
+        return Span::parse(t).map(Since::Ago);
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        let midnight = date.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp());
+        if let Some(at) = midnight {
+            return Ok(Since::At(at));
+        }
+    }
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| Since::At(d.timestamp()))
+        .map_err(|_| {
+            Error::usage_hint(
+                format!("`{}` is neither a duration nor a date", tokman::text::escape(t)),
+                "give a duration back from now (7d, 12h), a date (2026-11-01) or an RFC 3339 time (2026-11-01T09:30:00Z)",
+            )
+        })
+}
+
+/// An audit event kind, as `audit --event` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum EventKind {
+    Init,
+    Generate,
+    Rotate,
+    Revoke,
+    Purge,
+    KeyAdd,
+    KeyRemove,
+    KeyPassphrase,
+    VerifyRefused,
+    Update,
+    Expiring,
+    Settings,
+    Rekey,
+    Upgrade,
+    Copy,
+}
+
+impl EventKind {
+    pub fn kind(self) -> tokman::audit::Kind {
+        use tokman::audit::Kind;
+        match self {
+            EventKind::Init => Kind::Init,
+            EventKind::Generate => Kind::Generate,
+            EventKind::Rotate => Kind::Rotate,
+            EventKind::Revoke => Kind::Revoke,
+            EventKind::Purge => Kind::Purge,
+            EventKind::KeyAdd => Kind::KeyAdd,
+            EventKind::KeyRemove => Kind::KeyRemove,
+            EventKind::KeyPassphrase => Kind::KeyPassphrase,
+            EventKind::VerifyRefused => Kind::VerifyRefused,
+            EventKind::Update => Kind::Update,
+            EventKind::Expiring => Kind::Expiring,
+            EventKind::Settings => Kind::Settings,
+            EventKind::Rekey => Kind::Rekey,
+            EventKind::Upgrade => Kind::Upgrade,
+            EventKind::Copy => Kind::Copy,
+        }
+    }
 }
 
 /// Where `serve` listens.
@@ -734,6 +881,21 @@ pub enum KeyCommand {
         /// The slot number, as `tokman key list` shows it
         #[arg(value_name = "SLOT", value_hint = ValueHint::Other)]
         slot: i64,
+        /// Do not ask to confirm (required without a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Replace the master key: seal everything again, keep only this slot (asks first)
+    #[command(after_help = "Examples:\n  \
+        tokman key rekey --key-file admin.key --new-key-file /etc/tokman/cron.key\n  \
+        tokman key rekey --yes   # in a script: there is nobody to ask\n\n\
+        Every slot but the one that unlocked the store (and the new key file's) is removed: no\n\
+        removed key file or passphrase, and no old copy of a key, opens this store any more.\n\
+        Tokens keep verifying. A copy of the store made before still opens with the old keys.")]
+    Rekey {
+        /// Also write a new key file (mode 0600) that unlocks the rekeyed store
+        #[arg(long, value_name = "PATH")]
+        new_key_file: Option<PathBuf>,
         /// Do not ask to confirm (required without a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
@@ -852,6 +1014,42 @@ pub fn parse_target(s: &str) -> Result<Target, Error> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn audit_event_takes_every_kind_by_its_name() {
+        let kinds: Vec<tokman::audit::Kind> = EventKind::value_variants()
+            .iter()
+            .map(|k| {
+                let name = k.to_possible_value().unwrap().get_name().to_owned();
+                assert_eq!(name, k.kind().as_str());
+                k.kind()
+            })
+            .collect();
+        assert_eq!(kinds, tokman::audit::Kind::ALL);
+    }
+
+    #[test]
+    fn since_is_a_duration_a_date_or_a_time() {
+        assert_eq!(
+            parse_since("7d").unwrap(),
+            Since::Ago(Span::from_secs(7 * 86400))
+        );
+        assert_eq!(parse_since("2026-11-01").unwrap(), Since::At(1_793_491_200));
+        assert_eq!(
+            parse_since("2026-11-01T01:00:00+01:00").unwrap(),
+            Since::At(1_793_491_200)
+        );
+        for bad in [
+            "yesterday",
+            "2026-13-01",
+            "0d",
+            "7",
+            "2026-11-01T25:00:00Z",
+            "",
+        ] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -43,50 +43,141 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// The store's master key. Not `Clone`, not `Debug`-printable, zeroized on drop.
-pub struct MasterKey(Zeroizing<[u8; KEY_LEN]>);
+///
+/// A store's first master key is 256 random bits from which every subkey is derived. A master
+/// key made by [`MasterKey::rekeyed`] also carries two subkeys of the key it replaces, which
+/// cannot be derived again from new bits: the key that hashed the token secrets (the secrets
+/// themselves are not stored, so their hashes cannot be recomputed) and the audit chain's MAC
+/// key (so that heads noted before stay meaningful). Slots then wrap the bundle of the three.
+pub struct MasterKey {
+    seed: Zeroizing<[u8; KEY_LEN]>,
+    carried: Option<Carried>,
+}
+
+/// Subkeys kept from an earlier master key.
+struct Carried {
+    secret_mac: Zeroizing<[u8; KEY_LEN]>,
+    audit: Zeroizing<[u8; KEY_LEN]>,
+}
+
+/// What a slot wraps for a master key that carries subkeys: this tag, the new bits, the secret
+/// MAC key, the audit key. A plain master key is wrapped as its 32 bytes, as it always was.
+const BUNDLE_TAG: &[u8; 16] = b"tokman bundle v1";
+const BUNDLE_LEN: usize = BUNDLE_TAG.len() + 3 * KEY_LEN;
 
 impl MasterKey {
     /// A new random master key, for a new store.
     pub fn generate() -> MasterKey {
-        MasterKey(Zeroizing::new(random_bytes()))
+        MasterKey {
+            seed: Zeroizing::new(random_bytes()),
+            carried: None,
+        }
     }
 
     /// A master key from known bytes: for fixed test vectors only.
     #[doc(hidden)]
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> MasterKey {
-        MasterKey(Zeroizing::new(bytes))
+        MasterKey {
+            seed: Zeroizing::new(bytes),
+            carried: None,
+        }
+    }
+
+    /// A new master key to replace this one (`key rekey`): new random bits, from which the
+    /// sealing key and the user blind index key are derived afresh, carrying this key's secret
+    /// MAC key and audit key, which must stay the same for stored hashes and the chain.
+    pub fn rekeyed(&self) -> MasterKey {
+        let (secret_mac, audit) = match &self.carried {
+            Some(c) => (c.secret_mac.clone(), c.audit.clone()),
+            None => {
+                let hk = Hkdf::<Sha256>::new(None, self.seed.as_ref());
+                (
+                    expand(&hk, b"tokman v1 token secret mac"),
+                    expand(&hk, b"tokman v1 audit chain"),
+                )
+            }
+        };
+        MasterKey {
+            seed: Zeroizing::new(random_bytes()),
+            carried: Some(Carried { secret_mac, audit }),
+        }
+    }
+
+    /// Whether this key carries subkeys of an earlier one (the store was rekeyed).
+    pub fn carries_subkeys(&self) -> bool {
+        self.carried.is_some()
     }
 
     /// The subkeys every store operation uses. Each is HKDF-SHA256 of the master key with its
     /// own label, so a leak of one (say, a MAC key through a side channel) says nothing of the
-    /// others.
+    /// others; a rekeyed master key brings its secret MAC and audit keys along instead.
     pub fn derive(&self) -> Keys {
-        let hk = Hkdf::<Sha256>::new(None, self.0.as_ref());
-        let expand = |label: &[u8]| {
-            let mut k = Zeroizing::new([0u8; KEY_LEN]);
-            // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so this cannot fail.
-            let _ = hk.expand(label, k.as_mut());
-            k
+        let hk = Hkdf::<Sha256>::new(None, self.seed.as_ref());
+        let seal_key = expand(&hk, b"tokman v1 row seal");
+        let (secret_mac, audit) = match &self.carried {
+            Some(c) => (c.secret_mac.clone(), c.audit.clone()),
+            None => (
+                expand(&hk, b"tokman v1 token secret mac"),
+                expand(&hk, b"tokman v1 audit chain"),
+            ),
         };
-        let seal_key = expand(b"tokman v1 row seal");
         Keys {
             seal: XChaCha20Poly1305::new_from_slice(seal_key.as_ref())
                 .expect("32-byte key is the cipher's key length"),
-            secret_mac: expand(b"tokman v1 token secret mac"),
-            user_index: expand(b"tokman v1 user blind index"),
-            audit: expand(b"tokman v1 audit chain"),
+            secret_mac,
+            user_index: expand(&hk, b"tokman v1 user blind index"),
+            audit,
         }
     }
 
     fn wrap(&self, kek: &[u8; KEY_LEN], ad: &[u8]) -> Vec<u8> {
-        seal_with(&aead_for(kek), ad, self.0.as_ref())
+        match &self.carried {
+            None => seal_with(&aead_for(kek), ad, self.seed.as_ref()),
+            Some(c) => {
+                let mut bundle = Zeroizing::new(Vec::with_capacity(BUNDLE_LEN));
+                bundle.extend_from_slice(BUNDLE_TAG);
+                bundle.extend_from_slice(self.seed.as_ref());
+                bundle.extend_from_slice(c.secret_mac.as_ref());
+                bundle.extend_from_slice(c.audit.as_ref());
+                seal_with(&aead_for(kek), ad, &bundle)
+            }
+        }
     }
 
     fn unwrap(kek: &[u8; KEY_LEN], ad: &[u8], wrapped: &[u8]) -> Result<MasterKey, Unauthentic> {
         let plain = open_with(&aead_for(kek), ad, wrapped)?;
-        let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| Unauthentic)?;
-        Ok(MasterKey(Zeroizing::new(bytes)))
+        let key = |range: std::ops::Range<usize>| -> Result<Zeroizing<[u8; KEY_LEN]>, Unauthentic> {
+            let bytes: [u8; KEY_LEN] = plain
+                .get(range)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Unauthentic)?;
+            Ok(Zeroizing::new(bytes))
+        };
+        match plain.len() {
+            KEY_LEN => Ok(MasterKey {
+                seed: key(0..KEY_LEN)?,
+                carried: None,
+            }),
+            BUNDLE_LEN if plain.starts_with(BUNDLE_TAG) => {
+                let at = BUNDLE_TAG.len();
+                Ok(MasterKey {
+                    seed: key(at..at + KEY_LEN)?,
+                    carried: Some(Carried {
+                        secret_mac: key(at + KEY_LEN..at + 2 * KEY_LEN)?,
+                        audit: key(at + 2 * KEY_LEN..at + 3 * KEY_LEN)?,
+                    }),
+                })
+            }
+            _ => Err(Unauthentic),
+        }
     }
+}
+
+fn expand(hk: &Hkdf<Sha256>, label: &[u8]) -> Zeroizing<[u8; KEY_LEN]> {
+    let mut k = Zeroizing::new([0u8; KEY_LEN]);
+    // 32 bytes is far below HKDF-SHA256's 8160-byte limit, so this cannot fail.
+    let _ = hk.expand(label, k.as_mut());
+    k
 }
 
 impl fmt::Debug for MasterKey {
@@ -441,7 +532,7 @@ mod tests {
             wrap_with_passphrase(&master, &pass, params, b"saltsaltsaltsalt", b"ad").unwrap();
         let back =
             unwrap_with_passphrase(&pass, params, b"saltsaltsaltsalt", b"ad", &wrapped).unwrap();
-        assert_eq!(back.0.as_ref(), master.0.as_ref());
+        assert_eq!(back.seed.as_ref(), master.seed.as_ref());
         let wrong = Passphrase::new("wrong".into());
         assert!(
             unwrap_with_passphrase(&wrong, params, b"saltsaltsaltsalt", b"ad", &wrapped).is_err()
@@ -478,13 +569,42 @@ mod tests {
         let back = KeyFileKey::decode(text.as_bytes()).unwrap();
         let wrapped = kf.wrap(&master, b"slot");
         assert_eq!(
-            back.unwrap(b"slot", &wrapped).unwrap().0.as_ref(),
-            master.0.as_ref()
+            back.unwrap(b"slot", &wrapped).unwrap().seed.as_ref(),
+            master.seed.as_ref()
         );
         assert!(KeyFileKey::generate().unwrap(b"slot", &wrapped).is_err());
         assert!(KeyFileKey::decode(b"tokman-key-v1:AAAA").is_none());
         assert!(KeyFileKey::decode(b"garbage").is_none());
         assert!(KeyFileKey::decode(&[0xff, 0xfe]).is_none());
+    }
+
+    #[test]
+    fn a_rekeyed_master_key_changes_sealing_and_user_index_and_carries_the_rest() {
+        let old = MasterKey::from_bytes([7; KEY_LEN]);
+        let new = old.rekeyed();
+        let (a, b) = (old.derive(), new.derive());
+        assert_eq!(a.secret_mac("tm_x"), b.secret_mac("tm_x"));
+        assert_eq!(a.audit_mac(&[b"e"]), b.audit_mac(&[b"e"]));
+        assert_ne!(a.user_index("alice"), b.user_index("alice"));
+        let sealed = b.seal(b"ad", b"v");
+        assert!(a.open(b"ad", &sealed).is_err());
+        // A second rekey carries the same subkeys on, and a slot round-trips the bundle.
+        let newer = new.rekeyed();
+        let c = newer.derive();
+        assert_eq!(a.secret_mac("tm_x"), c.secret_mac("tm_x"));
+        assert_ne!(b.user_index("alice"), c.user_index("alice"));
+        let kf = KeyFileKey::generate();
+        let wrapped = kf.wrap(&newer, b"slot");
+        let back = kf.unwrap(b"slot", &wrapped).unwrap();
+        assert!(back.carries_subkeys());
+        let d = back.derive();
+        assert_eq!(d.user_index("alice"), c.user_index("alice"));
+        assert_eq!(d.audit_mac(&[b"e"]), a.audit_mac(&[b"e"]));
+        assert!(c.open(b"ad", &d.seal(b"ad", b"v")).is_ok());
+        // A plain key is still wrapped as its 32 bytes.
+        let plain = kf.wrap(&old, b"slot");
+        assert_eq!(plain.len(), NONCE_LEN + KEY_LEN + TAG_LEN);
+        assert!(!kf.unwrap(b"slot", &plain).unwrap().carries_subkeys());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`file_safety`], [`key_file`]: who may touch the store's files, and reading what unlocks it;
 //! - [`service`]: the one door to an unlocked store, an operation per method, joining rules
 //!   and store;
+//! - [`settings`]: the rule for changing a store's settings after `init`;
 //! - [`scan`]: finding tokens in files, trees and staged changes;
 //! - [`text`]: times and the one escaper for text shown to people.
 #![forbid(unsafe_code)]
@@ -28,6 +29,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod scan;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod text;
 pub mod token;

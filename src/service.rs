@@ -550,6 +550,7 @@ impl Service {
         let tokens = tx.check_state()?;
         if let Some(expected) = expect_head
             && !intact.descends_from(expected)
+            && !tx.held_before_rekey(expected)?
         {
             return Err(Error::corrupt(format!(
                 "the audit log's head is {}, and {expected} is not in its history: the store was rolled back or replaced",
@@ -676,6 +677,71 @@ impl Service {
         self.store
             .copy_to(&self.unlocked, how, dest, Some(event), now)
     }
+}
+
+impl Service {
+    /// Change the store's settings in one transaction (see [`crate::settings::apply`]). A
+    /// change to the values they already have writes nothing (`entry` is `None`).
+    pub fn set_settings(
+        &mut self,
+        change: &crate::settings::Change,
+        now: Timestamp,
+    ) -> Result<SettingsChanged> {
+        let mut tx = self.store.write(&self.unlocked)?;
+        let before = tx.settings()?;
+        let (after, changed) = crate::settings::apply(&before, change)?;
+        if changed.is_empty() {
+            return Ok(SettingsChanged {
+                settings: after,
+                changed,
+                entry: None,
+            });
+        }
+        tx.set_settings(&after)?;
+        let entry = tx.append(Event::new(Kind::Settings).detail(changed.join("; ")), now)?;
+        tx.touch_slot(now)?;
+        tx.commit()?;
+        Ok(SettingsChanged {
+            settings: after,
+            changed,
+            entry: Some(entry),
+        })
+    }
+}
+
+impl Service {
+    /// The audit events `filter` picks, oldest first, from a chain checked whole first.
+    pub fn events_matching(&mut self, filter: &crate::audit::Filter) -> Result<Vec<Entry>> {
+        let mut entries = self.events(filter.since)?;
+        entries.retain(|e| filter.matches(e));
+        Ok(entries)
+    }
+}
+
+impl Service {
+    /// Replace the master key (see [`Store::rekey`]); `how` is what unlocked the store, and
+    /// its slot is the one kept. From then on this service uses the new keys.
+    pub fn rekey(
+        &mut self,
+        how: &Unlock,
+        new_file: Option<&KeyFileKey>,
+        now: Timestamp,
+    ) -> Result<crate::store::Rekeyed> {
+        let (unlocked, done) = self.store.rekey(&self.unlocked, how, new_file, now)?;
+        self.unlocked = unlocked;
+        Ok(done)
+    }
+}
+
+/// What [`Service::set_settings`] did.
+#[derive(Debug, Clone)]
+pub struct SettingsChanged {
+    /// The settings now.
+    pub settings: Settings,
+    /// One line per setting changed (`field old → new`); empty when nothing changed.
+    pub changed: Vec<String>,
+    /// The `settings` event, when anything changed.
+    pub entry: Option<Entry>,
 }
 
 /// One request of a [`Service::probe_batch`].

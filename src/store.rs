@@ -37,8 +37,13 @@ use seal::{
 };
 pub use sqlite::APPLICATION_ID;
 
-/// The store schema version this build reads and writes.
+/// The store schema version this build creates and upgrades older stores to.
 pub const SCHEMA_VERSION: i32 = 2;
+/// The newest store version this build reads: version 2 whose slots wrap a key bundle (its
+/// master key was replaced by `key rekey`). The rows are those of version 2; the number is
+/// raised so that a tokman from before rekey refuses the store as newer instead of calling
+/// every key wrong.
+pub const REKEYED_VERSION: i32 = 3;
 /// The oldest store version this build upgrades in place.
 const OLDEST_UPGRADABLE: i32 = 1;
 
@@ -71,6 +76,8 @@ pub struct Store {
     touched_at: Cell<Option<Timestamp>>,
     /// The slots as read when the store was opened, to unlock it.
     slots: Vec<SlotRow>,
+    /// This process rekeyed the store: its version is [`REKEYED_VERSION`] now.
+    rekeyed: bool,
 }
 
 /// The keys of an unlocked store and the slot that unlocked it.
@@ -148,6 +155,7 @@ impl Store {
             store_id,
             touched_at: Cell::new(None),
             slots,
+            rekeyed: false,
         })
     }
 
@@ -243,7 +251,7 @@ impl Store {
 
     fn begin<'a>(&'a mut self, unlocked: &'a Unlocked, mode: Mode) -> Result<Tx<'a>> {
         let version = self.engine.version();
-        if version != SCHEMA_VERSION {
+        if version < SCHEMA_VERSION {
             return Err(Error::unavailable(
                 format!(
                     "{} was made by an older tokman (store version {version})",
@@ -269,7 +277,7 @@ impl Store {
     /// Returns whether it upgraded.
     pub fn upgrade(&mut self, unlocked: &Unlocked, now: Timestamp) -> Result<bool> {
         let from = self.engine.version();
-        if from == SCHEMA_VERSION {
+        if from >= SCHEMA_VERSION {
             return Ok(false);
         }
         let Some((db, changed)) =
@@ -297,9 +305,13 @@ impl Store {
         Ok(true)
     }
 
-    /// The schema version of the store as opened.
+    /// The schema version of the store as opened (or as this process's rekey left it).
     pub fn version(&self) -> i32 {
-        self.engine.version()
+        if self.rekeyed {
+            REKEYED_VERSION
+        } else {
+            self.engine.version()
+        }
     }
 
     /// What anyone who can read the store sees without a key: its shape and counts.
@@ -337,6 +349,7 @@ impl Store {
         } else {
             Mode::Read
         };
+        let rekeyed = self.version() == REKEYED_VERSION;
         let mut tx = self.begin(unlocked, mode)?;
         let intact = tx.check_chain()?;
         let tokens = tx.check_state()?;
@@ -349,6 +362,10 @@ impl Store {
         let events = intact.events + u64::from(entry.is_some());
         let fill = |mut db: Box<dyn Txn + '_>| {
             tx.copy_rows(db.as_mut())?;
+            if rekeyed {
+                // Its slots wrap key bundles: the copy must be refused by an older tokman too.
+                db.set_version(REKEYED_VERSION)?;
+            }
             db.commit()
         };
         match dest {
@@ -374,6 +391,190 @@ impl Store {
             entry,
         })
     }
+}
+
+impl Store {
+    /// Replace the master key (`key rekey`), in one transaction: the whole state is checked
+    /// first, then every sealed value (token records and usage, slot infos, settings, audit
+    /// events, the root) is sealed again under the new key, the user blind index is recomputed,
+    /// and the chain's MACs are recomputed over the new sealed events (each event keeping the
+    /// MAC it had, so heads noted before stay in its history). Every slot but the one that
+    /// unlocked (`how`, wrapped again) is removed; `new_file`, when given, gets a new slot.
+    /// The result is opened with the new key and checked whole before it commits.
+    ///
+    /// Returns the keys that unlock the store now (the old ones open nothing in it).
+    pub fn rekey(
+        &mut self,
+        unlocked: &Unlocked,
+        how: &Unlock,
+        new_file: Option<&KeyFileKey>,
+        now: Timestamp,
+    ) -> Result<(Unlocked, Rekeyed)> {
+        let gone = || {
+            Error::locked(
+                format!(
+                    "slot {}, which unlocked the store, was changed by another command",
+                    unlocked.slot
+                ),
+                Some("run the command again".into()),
+            )
+        };
+        let row = self
+            .slots
+            .iter()
+            .find(|s| s.slot == unlocked.slot)
+            .ok_or_else(gone)?;
+        let old_master = unwrap_slot(&self.store_id, row, how)?.ok_or_else(gone)?;
+        let new_master = old_master.rekeyed();
+        drop(old_master);
+        let new_keys = new_master.derive();
+        let version = self.engine.version();
+        if version < SCHEMA_VERSION {
+            return Err(Error::internal("rekey of a store that was not upgraded"));
+        }
+        let db = self.engine.begin(Mode::Write)?;
+        let tx = Tx::load(
+            db,
+            &unlocked.keys,
+            unlocked.slot,
+            &self.store_id,
+            &self.prefix,
+            None,
+        )?;
+        tx.check_chain()?;
+        tx.check_state()?;
+        let (mut db, done) = tx.reseal(&new_keys, &new_master, how, new_file, now)?;
+        db.set_version(REKEYED_VERSION)?;
+        let mut t = Tx::load(
+            db,
+            &new_keys,
+            unlocked.slot,
+            &self.store_id,
+            &self.prefix,
+            None,
+        )?;
+        t.check_state()?;
+        // Checks the chain again and opens every event with the new key.
+        t.events(None)?;
+        let entry = t.append(Event::new(Kind::Rekey).detail(done.detail()), now)?;
+        t.touch_slot(now)?;
+        t.commit()?;
+        self.rekeyed = true;
+        // Committed: what follows cannot undo it, and its failure is only reported.
+        let scrubbed = self.engine.scrub().unwrap_or(false);
+        self.slots = {
+            let mut r = self.engine.begin(Mode::Read)?;
+            r.slots()?
+        };
+        Ok((
+            Unlocked {
+                keys: new_keys,
+                slot: unlocked.slot,
+            },
+            Rekeyed {
+                entry,
+                scrubbed,
+                ..done
+            },
+        ))
+    }
+
+    /// Every sealed value and blind index of the store that opens with `keys`, or that is
+    /// `keys`' blind index of one of `users`, described: for tests that a rekeyed store holds
+    /// nothing under the old master key. Reads only; needs no unlock.
+    #[doc(hidden)]
+    pub fn values_under(&mut self, keys: &Keys, users: &[&str]) -> Result<Vec<String>> {
+        let opens = |ad: &[u8], sealed: &[u8]| keys.open(ad, sealed).is_ok();
+        let indexes: Vec<[u8; 32]> = users.iter().map(|u| keys.user_index(u)).collect();
+        let mut found = Vec::new();
+        let mut t = self.engine.begin(Mode::Read)?;
+        let meta = t.meta()?.ok_or_else(|| tampered("the store's metadata"))?;
+        if opens(&settings_ad(&self.store_id), &meta.settings) {
+            found.push("the settings".to_owned());
+        }
+        if opens(&root_ad(&self.store_id), &meta.root) {
+            found.push("the integrity root".to_owned());
+        }
+        for slot in t.slots()? {
+            if opens(&slot_info_ad(&self.store_id, slot.slot), &slot.info) {
+                found.push(format!("the info of slot {}", slot.slot));
+            }
+        }
+        t.each_token(&mut |row| {
+            let active = row.active_ix.is_some();
+            if opens(
+                &record_ad(&row.id, &row.user_ix, active, &row.secret_mac),
+                &row.record,
+            ) {
+                found.push(format!("the record of {}", row.id));
+            }
+            if opens(&usage_ad(&row.id), &row.usage) {
+                found.push(format!("the usage of {}", row.id));
+            }
+            if indexes.iter().any(|ix| row.user_ix == ix[..]) {
+                found.push(format!("the user index of {}", row.id));
+            }
+            Ok(())
+        })?;
+        t.each_event(None, &mut |row| {
+            if opens(&event_ad(row.seq, row.at), &row.event) {
+                found.push(format!("audit event {}", row.seq));
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+}
+
+/// What [`Store::rekey`] did.
+#[derive(Debug, Clone)]
+pub struct Rekeyed {
+    /// The slot that unlocked the store, kept (wrapping the new key).
+    pub kept: SlotInfo,
+    /// The slots removed: their keys and passphrases open this store no more.
+    pub removed: Vec<SlotInfo>,
+    /// The new key file's slot, when one was asked for.
+    pub added: Option<i64>,
+    /// How many tokens and audit events were sealed again.
+    pub tokens: u64,
+    pub events: u64,
+    /// The `rekey` event.
+    pub entry: Entry,
+    /// Whether the database's files were rid of the old sealed values the rekey replaced
+    /// (SQLite: rebuilt and its WAL emptied; PostgreSQL keeps old row versions until it
+    /// vacuums, which tokman does not force).
+    pub scrubbed: bool,
+}
+
+impl Rekeyed {
+    fn detail(&self) -> String {
+        let slot = |s: &SlotInfo| format!("{} ({})", s.slot, s.kind);
+        let mut detail = format!(
+            "new master key; {} tokens and {} events sealed again; kept slot {}",
+            self.tokens,
+            self.events,
+            slot(&self.kept)
+        );
+        if !self.removed.is_empty() {
+            let removed: Vec<String> = self.removed.iter().map(slot).collect();
+            let slots = if removed.len() == 1 { "slot" } else { "slots" };
+            detail.push_str(&format!("; removed {slots} {}", removed.join(", ")));
+        }
+        if let Some(added) = self.added {
+            detail.push_str(&format!("; added slot {added} (keyfile)"));
+        }
+        detail
+    }
+}
+
+/// An audit event as sealed: the event, and the MACs it had in the chains before each rekey
+/// (oldest first), so that a head noted before a rekey is still found in the log's history.
+#[derive(Serialize, Deserialize)]
+struct SealedEvent {
+    #[serde(flatten)]
+    event: Event,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    earlier_macs: Vec<String>,
 }
 
 /// What `info` shows of a store without unlocking it.
@@ -758,6 +959,16 @@ impl Tx<'_> {
             &sealed,
             "the store's settings",
         )
+    }
+
+    /// Replace the store's settings: sealed again, and the root made to cover the new value.
+    pub fn set_settings(&self, settings: &Settings) -> Result<()> {
+        let sealed = seal_json(self.keys, &settings_ad(self.store_id), settings)?;
+        self.db.borrow_mut().set_settings(&sealed)?;
+        let mut st = self.state.borrow_mut();
+        st.root.settings = hex(&integrity::hash_parts(&[&sealed]));
+        st.changed = true;
+        Ok(())
     }
 
     /// Note that the unlocking slot was used; written at most once a minute to keep `verify`
@@ -1416,6 +1627,202 @@ impl Tx<'_> {
         head.base_count = u64::try_from(n).map_err(|_| bad_event(seq, "edited (its count)"))?;
         self.set_head(head);
         Ok(dropped)
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// [`Store::rekey`]'s rewriting, in this transaction, of a state checked whole: everything
+    /// sealed again under `keys` (of `master`), and a new root. Hands back the transaction.
+    fn reseal(
+        self,
+        keys: &Keys,
+        master: &MasterKey,
+        how: &Unlock,
+        new_file: Option<&KeyFileKey>,
+        now: Timestamp,
+    ) -> Result<(Box<dyn Txn + 'a>, Rekeyed)> {
+        let infos = self.slots()?;
+        let settings = self.settings()?;
+        let mut tokens: Vec<Stored> = Vec::new();
+        self.each_token(None, |s| {
+            tokens.push(s);
+            Ok(())
+        })?;
+        let mut events: Vec<(EventRow, SealedEvent)> = Vec::new();
+        self.db.borrow_mut().each_event(None, &mut |row| {
+            let event: SealedEvent = open_json(
+                self.keys,
+                &event_ad(row.seq, row.at),
+                &row.event,
+                format_args!("audit event {}", row.seq),
+            )?;
+            events.push((row, event));
+            Ok(())
+        })?;
+        let (slot, store_id) = (self.slot, self.store_id);
+        let mut root = self.state.into_inner().root;
+        let mut db = self.db.into_inner();
+
+        // Slots: the one that unlocked, wrapping the new key; the new key file's; no other.
+        let kept = infos
+            .iter()
+            .find(|i| i.slot == slot)
+            .cloned()
+            .ok_or_else(|| Error::internal("the unlocking slot is not in the store"))?;
+        let removed: Vec<SlotInfo> = infos.iter().filter(|i| i.slot != slot).cloned().collect();
+        for info in &infos {
+            db.delete_slot(info.slot)?;
+        }
+        let again = match how {
+            Unlock::KeyFile(k) => NewSlot::KeyFile(k),
+            Unlock::Passphrase(p) => NewSlot::Passphrase(p),
+        };
+        let label = kept.label.as_deref();
+        db.insert_slot(&new_slot_row(
+            keys,
+            master,
+            store_id,
+            slot,
+            again,
+            label,
+            kept.created_at,
+        )?)?;
+        let added = match new_file {
+            Some(kf) => {
+                root.last_slot += 1;
+                let row = new_slot_row(
+                    keys,
+                    master,
+                    store_id,
+                    root.last_slot,
+                    NewSlot::KeyFile(kf),
+                    Some("rekey"),
+                    now,
+                )?;
+                db.insert_slot(&row)?;
+                Some(root.last_slot)
+            }
+            None => None,
+        };
+
+        let sealed_settings = seal_json(keys, &settings_ad(store_id), &settings)?;
+        db.set_settings(&sealed_settings)?;
+
+        // Tokens: new blind index, sealed again, new leaves; then the whole tree anew.
+        for s in &tokens {
+            db.delete_token(s.record.id.as_str())?;
+        }
+        let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
+        for s in &tokens {
+            let id = s.record.id.as_str();
+            let user_ix = keys.user_index(&s.record.user);
+            let record = seal_json(
+                keys,
+                &record_ad(id, &user_ix, s.active, &s.secret_mac),
+                &s.record,
+            )?;
+            let leaf = integrity::leaf(id, &user_ix, s.active, &s.secret_mac, &record);
+            let row = TokenRow {
+                id: id.to_owned(),
+                user_ix: user_ix.to_vec(),
+                active_ix: s.active.then(|| user_ix.to_vec()),
+                secret_mac: s.secret_mac.clone(),
+                record,
+                usage: seal_json(keys, &usage_ad(id), &s.usage)?,
+                leaf: leaf.to_vec(),
+            };
+            let bucket = integrity::bucket_of(id);
+            if db.insert_token(&row, bucket)? != Inserted::Done {
+                return Err(Error::internal(format!(
+                    "token {id}: two active tokens for one user while rekeying"
+                )));
+            }
+            buckets
+                .entry(bucket)
+                .or_default()
+                .push((id.to_owned(), leaf));
+        }
+        let hashes: BTreeMap<u32, Hash> = buckets
+            .into_iter()
+            .map(|(b, mut leaves)| (b, integrity::bucket_hash(b, &mut leaves)))
+            .collect();
+        let (nodes, top) = integrity::full_tree(&hashes);
+        for (level, idx, _) in db.nodes()? {
+            db.set_node(level, idx, None)?;
+        }
+        for ((level, idx), hash) in &nodes {
+            db.set_node(*level, *idx, Some(&hash[..]))?;
+        }
+
+        // The chain: each event sealed again, remembering its MAC, and chained anew from the
+        // same base (the MAC key is the same; the sealed bytes it covers are not).
+        let mut prev =
+            unhex(&root.head.base_prev).ok_or_else(|| tampered("the audit log's head"))?;
+        let mut prev_count = root.head.base_count;
+        if let Some(last) = events.last() {
+            db.delete_events_through(last.0.seq)?;
+        }
+        let count = events.len() as u64;
+        for (row, mut sealed) in events {
+            sealed.earlier_macs.push(hex(&row.mac));
+            let event = seal_json(keys, &event_ad(row.seq, row.at), &sealed)?;
+            let mac = event_mac(keys, &prev, prev_count, row.seq, row.at, &event);
+            db.insert_event(&EventRow {
+                seq: row.seq,
+                at: row.at,
+                event,
+                mac: mac.to_vec(),
+                count: row.count,
+            })?;
+            prev = mac.to_vec();
+            prev_count = u64::try_from(row.count).map_err(|_| bad_event(row.seq, "edited"))?;
+        }
+        if count > 0 {
+            root.head.last_mac = hex(&prev);
+        }
+
+        root.version += 1;
+        root.tree = hex(&top);
+        root.slots = hex(&slots_digest(&db.slots()?));
+        root.settings = hex(&integrity::hash_parts(&[&sealed_settings]));
+        db.set_root(&seal_json(keys, &root_ad(store_id), &root)?)?;
+        let done = Rekeyed {
+            kept,
+            removed,
+            added,
+            tokens: tokens.len() as u64,
+            events: count,
+            scrubbed: false,
+            entry: Entry {
+                seq: 0,
+                at: now,
+                event: Event::new(Kind::Rekey),
+                count: 1,
+            },
+        };
+        Ok((db, done))
+    }
+
+    /// Whether `head` was a head of this log before a rekey: a MAC an event kept when the
+    /// chain was recomputed. Opens every event (only `--expect-head` asks, and only when the
+    /// head is not in the current chain).
+    pub fn held_before_rekey(&self, head: &str) -> Result<bool> {
+        let head = head.trim().to_ascii_lowercase();
+        let mut held = false;
+        self.db.borrow_mut().each_event(None, &mut |row| {
+            if held {
+                return Ok(());
+            }
+            let sealed: SealedEvent = open_json(
+                self.keys,
+                &event_ad(row.seq, row.at),
+                &row.event,
+                format_args!("audit event {}", row.seq),
+            )?;
+            held = sealed.earlier_macs.contains(&head);
+            Ok(())
+        })?;
+        Ok(held)
     }
 }
 

@@ -337,3 +337,23 @@ pub mod sarif {
         pub end_column: u64,
     }
 }
+
+/// `settings --json`: the store's settings, durations as `init` takes them (`180d`).
+#[derive(Serialize)]
+pub struct Settings<'a> {
+    pub max_lifetime: String,
+    pub default_rate_limits: &'a [RateLimit],
+    pub notify_command: Option<&'a str>,
+    pub audit_retention: String,
+}
+
+impl<'a> Settings<'a> {
+    pub fn new(s: &'a tokman::lifecycle::Settings) -> Self {
+        Settings {
+            max_lifetime: s.max_lifetime.to_string(),
+            default_rate_limits: &s.default_rate_limits,
+            notify_command: s.notify_command.as_deref(),
+            audit_retention: s.audit_retention.to_string(),
+        }
+    }
+}

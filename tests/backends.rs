@@ -763,6 +763,64 @@ fn copy_round_trip(b: Backend) {
     }
 }
 
+/// `key rekey`: every token keeps verifying, a removed key is refused, the new key file opens
+/// the store, a head noted before stays in the log's history, and a copy of the rekeyed store
+/// to the other backend keeps all of that (and its version, so an older tokman refuses it).
+fn rekey_round_trip(b: Backend) {
+    if b.is_pg() && pg::cluster().is_none() {
+        return;
+    }
+    b.init();
+    let live = b.generate("amy", &["--scope", "a:read"]);
+    let gone = b.generate("ben", &[]);
+    b.run(&["revoke", &id_of(&gone), "--yes"]).ok();
+    let second = b.path("second.key");
+    b.run(&["key", "add-file", second.to_str().unwrap()]).ok();
+    let head = b.audit_head();
+
+    b.run(&["key", "rekey"]).code(2);
+    let fresh = b.path("fresh.key");
+    let r = b.run(&[
+        "key",
+        "rekey",
+        "--yes",
+        "--new-key-file",
+        fresh.to_str().unwrap(),
+    ]);
+    r.ok();
+    assert_eq!(b.verify_code(&live, &["--scope", "a:read"]), 0);
+    assert_eq!(b.verify_code(&gone, &[]), 4);
+    let mut c = b.at_with(b.store(), Some(&second));
+    c.arg("list");
+    run(c, "").code(11);
+    let mut c = b.at_with(b.store(), Some(&fresh));
+    c.args(["list", "--user", "amy", "--json"]);
+    let r = run(c, "");
+    r.ok();
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    b.run(&["audit", "--check", "--expect-head", &head]).ok();
+    let r = b.run(&["info", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["schema_version"], 3);
+    let r = b.run(&["audit", "--json", "--event", "rekey"]);
+    r.ok();
+    let rekeys = r.json();
+    assert_eq!(rekeys.as_array().unwrap().len(), 1);
+    assert_eq!(rekeys[0]["slot"], 1);
+
+    if pg::cluster().is_none() {
+        return;
+    }
+    let other = b.new_place(b.kind.other());
+    b.run(&["copy", "--to", &other.store]).ok();
+    assert_eq!(b.verify_at(&other.store, &live, &[]).code, 0);
+    let r = b.run_at(&other.store, &["info", "--json"]);
+    r.ok();
+    assert_eq!(r.json()["schema_version"], 3);
+    let r = b.run_at(&other.store, &["audit", "--check", "--expect-head", &head]);
+    r.ok();
+}
+
 // Each scenario above, as `NAME::sqlite` and `NAME::postgres`.
 on_both_backends! {
     every_command_and_exit_code,
@@ -771,6 +829,7 @@ on_both_backends! {
     forty_parallel_verifies_all_count = crate::backend::Backend::postgres_socket,
     kill_9_mid_command_changes_nothing,
     copy_round_trip,
+    rekey_round_trip,
 }
 
 // ---- 7. PostgreSQL only: what the database's operator can do with psql ----------------------

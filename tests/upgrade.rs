@@ -146,7 +146,7 @@ fn a_store_newer_than_this_tokman_is_refused() {
     let (env, _) = v1_env();
     env.run(&["list"]).ok();
     let c = rusqlite::Connection::open(&env.store).unwrap();
-    c.pragma_update(None, "user_version", 3).unwrap();
+    c.pragma_update(None, "user_version", 4).unwrap();
     drop(c);
     let r = env.run(&["list"]);
     r.code(10);

@@ -1,13 +1,15 @@
 //! `tokman audit`: show the event log, or check that it is intact.
 
 use super::{Ctx, now, out, out_json, say};
-use crate::cli::AuditArgs;
+use crate::cli::{AuditArgs, Since};
 use crate::render;
 use tokman::error::Result;
 use tokman::service::Checked;
 use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
+    // Checked before the store is opened, like every argument.
+    let id = a.id.as_deref().map(crate::cli::parse_id).transpose()?;
     let (mut service, _) = ctx.unlock(Durability::Full)?;
     service.note_slot_used(now());
     if a.check {
@@ -30,8 +32,16 @@ pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
         return Ok(0);
     }
     let now = now();
-    let since = a.since.map(|s| now.saturating_sub(s.as_secs()));
-    let entries = service.events(since)?;
+    let filter = tokman::audit::Filter {
+        since: a.since.map(|s| match s {
+            Since::Ago(span) => now.saturating_sub(span.as_secs()),
+            Since::At(at) => at,
+        }),
+        kinds: a.events.iter().map(|k| k.kind()).collect(),
+        user: a.user,
+        id,
+    };
+    let entries = service.events_matching(&filter)?;
     if a.json {
         let events: Vec<_> = entries.iter().map(crate::views::Event::new).collect();
         return out_json(&events).map(|()| 0);

@@ -1,5 +1,5 @@
 //! `tokman key`: manage the ways to unlock the store. Every slot wraps the same master key, so
-//! adding or removing one never re-encrypts a token.
+//! adding or removing one never re-encrypts a token; `key rekey` replaces that key.
 
 use super::{Ctx, now, out, out_json, require_yes, say};
 use crate::cli::KeyCommand;
@@ -61,6 +61,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             let (info, _) = service.remove_slot(slot, now())?;
             say(format_args!("removed slot {slot} ({})", info.kind));
         }
+        KeyCommand::Rekey { new_key_file, yes } => rekey(ctx, new_key_file, yes)?,
     }
     Ok(0)
 }
@@ -94,6 +95,92 @@ fn confirm_remove(ctx: &Ctx<'_>, service: &mut Service, slot: i64) -> Result<()>
         false,
         &format!(
             "Remove slot {slot} ({what}{label})? Its {what}{used} will no longer unlock this store"
+        ),
+    )
+}
+
+/// `key rekey`: a new master key, everything sealed again, only the unlocking slot (and the new
+/// key file's) kept. The new key file waits under a temporary name until the rekey commits.
+fn rekey(ctx: &Ctx<'_>, new_key_file: Option<std::path::PathBuf>, yes: bool) -> Result<()> {
+    require_yes(ctx.cfg, yes, "key rekey")?;
+    if let Some(path) = &new_key_file {
+        key_file::ensure_absent(path)?;
+    }
+    let (mut service, how) = ctx.unlock(Durability::Full)?;
+    if !yes {
+        confirm_rekey(ctx, &mut service)?;
+    }
+    let key = new_key_file.as_ref().map(|_| KeyFileKey::generate());
+    let staged = match (&new_key_file, &key) {
+        (Some(path), Some(key)) => Some(key_file::stage(path, key)?),
+        _ => None,
+    };
+    let done = service.rekey(&how, key.as_ref(), now())?;
+    if let (Some(staged), Some(slot)) = (staged, done.added) {
+        staged.publish(format_args!("slot {slot} of the rekeyed store"))?;
+    }
+    say(format_args!(
+        "replaced the master key: {} token{} and {} audit event{} sealed again, every token still verifies",
+        done.tokens,
+        if done.tokens == 1 { "" } else { "s" },
+        done.events,
+        if done.events == 1 { "" } else { "s" },
+    ));
+    say(format_args!(
+        "kept slot {} ({}), the one that unlocked it",
+        done.kept.slot, done.kept.kind
+    ));
+    for removed in &done.removed {
+        say(format_args!(
+            "removed slot {} ({}): it no longer unlocks this store",
+            removed.slot, removed.kind
+        ));
+    }
+    if let (Some(slot), Some(path)) = (done.added, &new_key_file) {
+        say(format_args!(
+            "added slot {slot}: the key file {} unlocks this store",
+            path.display()
+        ));
+    }
+    if !done.scrubbed && service.location().path().is_some() {
+        super::warn(
+            "the store file could not be compacted (another process has it open): until it is, it may still hold old sealed values; run `tokman key rekey` again later to be sure",
+        );
+    }
+    say(
+        "note: a copy of the store made before (a backup) still opens with the old keys; the audit heads noted before stay valid",
+    );
+    super::notify::run(&mut service, &done.entry);
+    Ok(())
+}
+
+/// Ask before a rekey, naming the slots it removes.
+fn confirm_rekey(ctx: &Ctx<'_>, service: &mut Service) -> Result<()> {
+    let used = service.unlocked_slot();
+    let others: Vec<String> = service
+        .slots()?
+        .iter()
+        .filter(|s| s.slot != used)
+        .map(|s| {
+            let label = s
+                .label
+                .as_deref()
+                .map_or_else(String::new, |l| format!(", {}", render::escape(l)));
+            format!("{} ({}{label})", s.slot, s.kind)
+        })
+        .collect();
+    let removing = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " and remove slot {}: their keys will no longer unlock this store",
+            others.join(", ")
+        )
+    };
+    ctx.confirm(
+        false,
+        &format!(
+            "Replace the master key, keeping slot {used} (the one that unlocked it just now){removing}?"
         ),
     )
 }

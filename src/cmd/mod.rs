@@ -32,6 +32,7 @@ mod revoke;
 mod rotate;
 mod scan;
 mod serve;
+mod settings;
 mod update;
 mod verify;
 
@@ -219,6 +220,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Purge(a) => purge::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::Key(k) => key::run(&ctx, k),
+        Command::Settings(a) => settings::run(&ctx, a),
         Command::Info(a) => copy::info(&ctx, a),
         Command::Backup(a) => copy::backup(&ctx, a),
         Command::Copy(a) => copy::copy(&ctx, a),

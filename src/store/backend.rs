@@ -82,6 +82,12 @@ pub trait Engine {
     fn begin(&mut self, mode: Mode) -> Result<Box<dyn Txn + '_>>;
     /// The schema version the database holds, as read when it was opened.
     fn version(&self) -> i32;
+    /// Rid the database's files of content deleted or overwritten by committed transactions
+    /// (after `key rekey`: old sealed values left in free pages or an old log), as far as the
+    /// database allows; whether it got all of it. Nothing may be in a transaction.
+    fn scrub(&mut self) -> Result<bool> {
+        Ok(false)
+    }
     /// Bring an older schema to this version inside a new write transaction, which is handed
     /// back (with what the upgrade changed beyond the format) for the caller to check, record
     /// and commit; `None` when another process upgraded it first. Only SQLite stores have
@@ -104,6 +110,8 @@ pub trait Txn {
     fn insert_meta(&mut self, meta: &MetaRow) -> Result<()>;
     fn set_root(&mut self, sealed: &[u8]) -> Result<()>;
     fn set_settings(&mut self, sealed: &[u8]) -> Result<()>;
+    /// Record the store's schema version (`key rekey` and a copy of a rekeyed store raise it).
+    fn set_version(&mut self, version: i32) -> Result<()>;
 
     /// Every slot, by number.
     fn slots(&mut self) -> Result<Vec<SlotRow>>;

@@ -21,7 +21,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, Row, Statement};
 
 use super::backend::{Engine, EventRow, Inserted, MetaRow, Mode, SlotRow, TokenRow, Txn};
-use super::{Durability, SCHEMA_VERSION};
+use super::{Durability, REKEYED_VERSION, SCHEMA_VERSION};
 use crate::error::{Error, Result};
 
 mod tls;
@@ -430,15 +430,15 @@ impl Postgres {
                 None,
             ));
         }
-        if version > SCHEMA_VERSION {
+        if version > REKEYED_VERSION {
             return Err(Error::unavailable(
                 format!(
-                    "{target} was made by a newer tokman (store version {version}, this one reads {SCHEMA_VERSION})"
+                    "{target} was made by a newer tokman (store version {version}, this one reads {REKEYED_VERSION})"
                 ),
                 Some("upgrade tokman".into()),
             ));
         }
-        if version != SCHEMA_VERSION {
+        if !(SCHEMA_VERSION..=REKEYED_VERSION).contains(&version) {
             return Err(Error::corrupt(format!(
                 "{target} has an unknown store version {version}"
             )));
@@ -778,6 +778,14 @@ impl Txn for PgTxn<'_> {
         self.execute(
             "UPDATE tokman_meta SET root = $1 WHERE singleton = 1",
             &[&sealed],
+        )?;
+        Ok(())
+    }
+
+    fn set_version(&mut self, version: i32) -> Result<()> {
+        self.execute(
+            "UPDATE tokman_meta SET version = $1 WHERE singleton = 1",
+            &[&version],
         )?;
         Ok(())
     }

@@ -11,7 +11,7 @@ use super::backend::{
     Engine, EventRow, Inserted, MetaRow, Mode, SlotRow, TokenRow, Txn, Upgrading,
 };
 use super::seal::hex;
-use super::{Durability, OLDEST_UPGRADABLE, SCHEMA_VERSION};
+use super::{Durability, OLDEST_UPGRADABLE, REKEYED_VERSION, SCHEMA_VERSION};
 use crate::crypto::{self, Keys};
 use crate::error::{Error, Result};
 use crate::token::Prefix;
@@ -152,16 +152,16 @@ impl Sqlite {
         let version: i32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .db()?;
-        if version > SCHEMA_VERSION {
+        if version > REKEYED_VERSION {
             return Err(Error::unavailable(
                 format!(
-                    "{} was made by a newer tokman (store version {version}, this one reads {SCHEMA_VERSION})",
+                    "{} was made by a newer tokman (store version {version}, this one reads {REKEYED_VERSION})",
                     path.display()
                 ),
                 Some("upgrade tokman".into()),
             ));
         }
-        if !(OLDEST_UPGRADABLE..=SCHEMA_VERSION).contains(&version) {
+        if !(OLDEST_UPGRADABLE..=REKEYED_VERSION).contains(&version) {
             return Err(Error::corrupt(format!(
                 "{} has an unknown store version {version}",
                 path.display()
@@ -224,13 +224,25 @@ impl Engine for Sqlite {
         self.version
     }
 
+    fn scrub(&mut self) -> Result<bool> {
+        // VACUUM rebuilds the file from the live rows only, so no free page keeps an old
+        // value; the checkpoint then moves it into the file and empties the WAL, which held
+        // older versions of pages. A reader elsewhere can keep the WAL from being emptied.
+        self.conn.execute_batch("VACUUM").db()?;
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .db()?;
+        Ok(busy == 0)
+    }
+
     fn upgrade(
         &mut self,
         keys: &Keys,
         store_id: &[u8],
         prefix: &Prefix,
     ) -> Result<Option<Upgrading<'_>>> {
-        if self.version == SCHEMA_VERSION {
+        if self.version >= SCHEMA_VERSION {
             return Ok(None);
         }
         let from = self.version;
@@ -775,6 +787,10 @@ impl Txn for SqliteTxn<'_> {
             .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
             .db()?;
         Ok(n.max(0) as u64)
+    }
+
+    fn set_version(&mut self, version: i32) -> Result<()> {
+        self.tx.pragma_update(None, "user_version", version).db()
     }
 
     fn commit(self: Box<Self>) -> Result<()> {
