@@ -183,13 +183,15 @@ impl Sqlite {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync).db()?;
+        // Management commands may touch every page (purge, list, audit --check): with SQLite's
+        // default 2 MB cache a purge of 100,000 tokens re-read pages 700,000 times and spilled
+        // dirty ones to the WAL mid-transaction, and `verify --stream` re-read the bucket index
+        // from the OS for every line. The cache grows only as pages are used, to 32 MiB at most,
+        // so a single `verify` (a few dozen pages) pays nothing for it.
+        conn.pragma_update(None, "cache_size", -32_768).db()?;
         let kept_wal = match durability {
             Durability::Full => {
-                // Management commands may touch every page (purge, list, audit --check): with
-                // SQLite's default 2 MB cache a purge of 100,000 tokens re-read pages 700,000
-                // times and spilled dirty ones to the WAL mid-transaction. The cache grows only
-                // as pages are used, to 32 MiB at most; `verify` keeps the small default.
-                conn.pragma_update(None, "cache_size", -32_768).db()?;
+                cover_bucket_index(&conn);
                 // Closing checkpoints the WAL into the store file and removes -wal and -shm
                 // (when no other process has the store open), as SQLite always does.
                 None
@@ -236,6 +238,34 @@ impl Sqlite {
         let result = build(&tmp, fill).and_then(|()| publish(&tmp, path));
         let _ = fs::remove_file(&tmp);
         result
+    }
+}
+
+/// Give a store made before the bucket index covered `leaf` the covering index (same rows, same
+/// schema version: an older tokman reads it as before). Done by the first management command
+/// that can write the store, in one transaction; any failure (a read-only file, a busy store)
+/// leaves the old index, which is only slower.
+fn cover_bucket_index(conn: &Connection) {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tokens_by_bucket'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten();
+    if sql.is_none_or(|s| s.contains("leaf")) {
+        return;
+    }
+    let rebuilt = conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DROP INDEX tokens_by_bucket;
+         CREATE INDEX tokens_by_bucket ON tokens (bucket, leaf);
+         COMMIT;",
+    );
+    if rebuilt.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
