@@ -785,6 +785,34 @@ impl Txn for SqliteTxn<'_> {
         Ok(())
     }
 
+    /// One query a level (a node and its sibling are adjacent), not one a node: half the
+    /// statements on `verify`'s path check.
+    fn nodes_at(&mut self, positions: &[(u32, u32)]) -> Result<Vec<(u32, u32, Vec<u8>)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3",
+            )
+            .db()?;
+        let mut out = Vec::new();
+        let mut rest = positions;
+        while let Some(&(level, first)) = rest.first() {
+            let n = rest.iter().take_while(|p| p.0 == level).count();
+            let (at_level, tail) = rest.split_at(n);
+            rest = tail;
+            let lo = at_level.iter().map(|p| p.1).min().unwrap_or(first);
+            let hi = at_level.iter().map(|p| p.1).max().unwrap_or(first);
+            let mut rows = stmt.query(params![level, lo, hi]).db()?;
+            while let Some(r) = rows.next().db()? {
+                let idx: u32 = r.get(0).db()?;
+                if at_level.iter().any(|p| p.1 == idx) {
+                    out.push((level, idx, r.get(1).db()?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn nodes(&mut self) -> Result<Vec<(u32, u32, Vec<u8>)>> {
         self.tx
             .prepare("SELECT level, idx, hash FROM nodes")
