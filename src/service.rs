@@ -429,14 +429,15 @@ impl Service {
         let intact = tx.check_chain()?;
         let settings = tx.settings()?;
         let mut ids: Vec<TokenId> = Vec::new();
-        tx.each_token(None, |s| {
-            let purge = match s.record.status(now) {
+        // By the record alone: each row's usage stays sealed.
+        tx.each_record(|record| {
+            let purge = match record.status(now) {
                 Status::Expired => true,
                 Status::Revoked => revoked,
                 Status::Active | Status::Rotating => false,
             };
             if purge {
-                ids.push(s.record.id);
+                ids.push(record.id);
             }
             Ok(())
         })?;
