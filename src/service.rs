@@ -385,10 +385,12 @@ impl Service {
         Ok(rows)
     }
 
-    /// [`Service::list`], handing each token to `f` in order instead of collecting them, and returning how
-    /// many matched (before the limit). Only each match's sort key, creation time and id are held
-    /// at once, so memory stays small however large the store. Every row is opened (and checked)
-    /// before the first one reaches `f`, all in one read snapshot.
+    /// [`Service::list`], handing each token to `f` in order instead of collecting them, and
+    /// returning how many matched (before the limit). Every row is opened (and checked) before
+    /// the first one reaches `f`, all in one read snapshot. The first [`LIST_KEPT`] matches are
+    /// kept as opened, and only the rest are opened again once sorted: memory stays bounded
+    /// however large the store (beyond them only each match's sort key, creation time and id are
+    /// held), and a store of up to that many tokens has each row opened once.
     pub fn list_each(
         &mut self,
         filter: &Filter,
@@ -396,25 +398,34 @@ impl Service {
         mut f: impl FnMut(Record, Usage) -> Result<()>,
     ) -> Result<usize> {
         let tx = self.store.read(&self.unlocked)?;
-        let mut order: Vec<(Key, Timestamp, TokenId)> = Vec::new();
+        let mut order: Vec<Listed> = Vec::new();
         tx.each_token(filter.user.as_deref(), |s| {
             if matches(filter, &s, now) {
-                order.push((sort_key(filter.sort, &s), s.record.created_at, s.record.id));
+                let key = sort_key(filter.sort, &s);
+                let (created, id) = (s.record.created_at, s.record.id.clone());
+                let kept = (order.len() < LIST_KEPT).then(|| Box::new((s.record, s.usage)));
+                order.push(Listed(key, created, id, kept));
             }
             Ok(())
         })?;
         let matched = order.len();
         // Ids are unique, so no two entries are equal and an unstable sort is a stable order.
         if let Some(n) = filter.limit.filter(|&n| n < matched) {
-            order.select_nth_unstable(n);
+            order.select_nth_unstable_by(n, Listed::order);
             order.truncate(n);
         }
-        order.sort_unstable();
-        for (_, _, id) in &order {
-            let s = tx
-                .token(id)?
-                .ok_or_else(|| Error::internal("a token vanished inside a read transaction"))?;
-            f(s.record, s.usage)?;
+        order.sort_unstable_by(Listed::order);
+        for Listed(_, _, id, kept) in order {
+            let (record, usage) = match kept {
+                Some(kept) => *kept,
+                None => {
+                    let s = tx.token(&id)?.ok_or_else(|| {
+                        Error::internal("a token vanished inside a read transaction")
+                    })?;
+                    (s.record, s.usage)
+                }
+            };
+            f(record, usage)?;
         }
         Ok(matched)
     }
@@ -428,14 +439,15 @@ impl Service {
         let intact = tx.check_chain()?;
         let settings = tx.settings()?;
         let mut ids: Vec<TokenId> = Vec::new();
-        tx.each_token(None, |s| {
-            let purge = match s.record.status(now) {
+        // By the record alone: each row's usage stays sealed.
+        tx.each_record(|record| {
+            let purge = match record.status(now) {
                 Status::Expired => true,
                 Status::Revoked => revoked,
                 Status::Active | Status::Rotating => false,
             };
             if purge {
-                ids.push(s.record.id);
+                ids.push(record.id);
             }
             Ok(())
         })?;
@@ -937,6 +949,19 @@ pub enum Sort {
     LastUsed,
     /// By user name, ignoring case first (then exact, so `Alice` and `alice` never tie).
     User,
+}
+
+/// How many matches `list` keeps opened from its scan (about 1 KiB each, so some 32 MiB at
+/// most); the rest are opened again, in order, after the sort.
+const LIST_KEPT: usize = 32_768;
+
+/// One match of `list`: what it sorts by, and the opened token when it was kept.
+struct Listed(Key, Timestamp, TokenId, Option<Box<(Record, Usage)>>);
+
+impl Listed {
+    fn order(a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2))
+    }
 }
 
 /// What a token sorts by, before its creation time and id. Only one variant occurs in a list.

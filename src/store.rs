@@ -1092,6 +1092,24 @@ impl Tx<'_> {
     }
 
     fn open_token(&self, raw: TokenRow) -> Result<Stored> {
+        let record = self.open_record(&raw)?;
+        let active = raw.active_ix.is_some();
+        let usage: Usage = open_json(
+            self.keys,
+            &usage_ad(&raw.id),
+            &raw.usage,
+            format_args!("the usage of token {}", raw.id),
+        )?;
+        Ok(Stored {
+            record,
+            usage,
+            active,
+            secret_mac: raw.secret_mac,
+        })
+    }
+
+    /// A row's record, opened; its usage is left sealed.
+    fn open_record(&self, raw: &TokenRow) -> Result<Record> {
         if raw.active_ix.as_ref().is_some_and(|a| *a != raw.user_ix) {
             return Err(tampered(format_args!("token {}", raw.id)));
         }
@@ -1105,18 +1123,7 @@ impl Tx<'_> {
         if record.id.as_str() != raw.id {
             return Err(tampered(format_args!("token {}", raw.id)));
         }
-        let usage: Usage = open_json(
-            self.keys,
-            &usage_ad(&raw.id),
-            &raw.usage,
-            format_args!("the usage of token {}", raw.id),
-        )?;
-        Ok(Stored {
-            record,
-            usage,
-            active,
-            secret_mac: raw.secret_mac,
-        })
+        Ok(record)
     }
 
     fn checked_token(&self, raw: TokenRow) -> Result<Stored> {
@@ -1163,6 +1170,18 @@ impl Tx<'_> {
             }
             return Ok(());
         }
+        self.scan_rows(|raw| f(self.open_token(raw)?))
+    }
+
+    /// [`Tx::each_token`] over every token, handing each one's record only, for a caller that
+    /// decides by the record alone (`purge`): the usage, which the root does not cover and which
+    /// is checked whenever it is opened, is left sealed, saving an AEAD open and a parse a row.
+    pub fn each_record(&self, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
+        self.scan_rows(|raw| f(self.open_record(&raw)?))
+    }
+
+    /// Every row, its leaf checked as it is read and the whole tree against the root at the end.
+    fn scan_rows(&self, mut f: impl FnMut(TokenRow) -> Result<()>) -> Result<()> {
         let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
         self.db.borrow_mut().each_token(&mut |raw| {
             let leaf = raw.leaf();
@@ -1173,7 +1192,7 @@ impl Tx<'_> {
                 .entry(integrity::bucket_of(&raw.id))
                 .or_default()
                 .push((raw.id.clone(), leaf));
-            f(self.open_token(raw)?)
+            f(raw)
         })?;
         self.check_whole_tree(buckets)
     }

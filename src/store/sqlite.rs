@@ -5,7 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use rusqlite::config::DbConfig;
+use rusqlite::{
+    Connection, ErrorCode, FileControl, OpenFlags, OptionalExtension, TransactionBehavior, params,
+};
 
 use super::backend::{
     Engine, EventRow, Inserted, MetaRow, Mode, SlotRow, TokenRow, Txn, Upgrading,
@@ -24,6 +27,11 @@ const SCHEMA: &str = include_str!("sqlite/schema.sql");
 /// How long a command waits for another one's transaction before giving up. Transactions
 /// last milliseconds; this only bounds a pathological wait, so nothing hangs forever.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How large `verify` lets the WAL it leaves behind grow before the process that closes the
+/// store folds it into the store file. Every process that opens the store first rebuilds its
+/// index of the WAL by reading every frame in it (the `-shm` index does not survive the last
+/// process), so the WAL is kept short: 256 KiB is about 60 frames, a few dozen verifies.
+const WAL_FOLD_BYTES: u64 = 256 * 1024;
 
 pub(super) fn sqlite_error(e: rusqlite::Error) -> Error {
     use rusqlite::Error as E;
@@ -94,6 +102,9 @@ impl<T> Sql<T> for rusqlite::Result<T> {
 pub struct Sqlite {
     conn: Connection,
     version: i32,
+    /// For a `verify` connection (`Durability::Normal`), its `-wal` file: left in place on close,
+    /// and folded in only once it has grown past [`WAL_FOLD_BYTES`].
+    kept_wal: Option<PathBuf>,
 }
 
 impl Sqlite {
@@ -172,14 +183,34 @@ impl Sqlite {
             Durability::Normal => "NORMAL",
         };
         conn.pragma_update(None, "synchronous", sync).db()?;
-        if durability == Durability::Full {
-            // Management commands may touch every page (purge, list, audit --check): with
-            // SQLite's default 2 MB cache a purge of 100,000 tokens re-read pages 700,000 times
-            // and spilled dirty ones to the WAL mid-transaction. The cache grows only as pages
-            // are used, to 32 MiB at most; `verify` keeps the small default.
-            conn.pragma_update(None, "cache_size", -32_768).db()?;
-        }
-        Ok(Sqlite { conn, version })
+        // Management commands may touch every page (purge, list, audit --check): with SQLite's
+        // default 2 MB cache a purge of 100,000 tokens re-read pages 700,000 times and spilled
+        // dirty ones to the WAL mid-transaction, and `verify --stream` re-read the bucket index
+        // from the OS for every line. The cache grows only as pages are used, to 32 MiB at most,
+        // so a single `verify` (a few dozen pages) pays nothing for it.
+        conn.pragma_update(None, "cache_size", -32_768).db()?;
+        let kept_wal = match durability {
+            Durability::Full => {
+                cover_bucket_index(&conn);
+                // Closing checkpoints the WAL into the store file and removes -wal and -shm
+                // (when no other process has the store open), as SQLite always does.
+                None
+            }
+            Durability::Normal => {
+                // Beside the file SQLite opened (a symlinked store's target).
+                let db = conn
+                    .path()
+                    .map_or_else(|| path.to_path_buf(), PathBuf::from);
+                let mut wal = db.into_os_string();
+                wal.push("-wal");
+                Some(PathBuf::from(wal))
+            }
+        };
+        Ok(Sqlite {
+            conn,
+            version,
+            kept_wal,
+        })
     }
 
     /// Create a store file at `path`, atomically: it is built under a temporary name in the
@@ -207,6 +238,76 @@ impl Sqlite {
         let result = build(&tmp, fill).and_then(|()| publish(&tmp, path));
         let _ = fs::remove_file(&tmp);
         result
+    }
+}
+
+/// Give a store made before the bucket index covered `leaf` the covering index (same rows, same
+/// schema version: an older tokman reads it as before). Done by the first management command
+/// that can write the store, in one transaction; any failure (a read-only file, a busy store)
+/// leaves the old index, which is only slower.
+fn cover_bucket_index(conn: &Connection) {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tokens_by_bucket'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten();
+    if sql.is_none_or(|s| s.contains("leaf")) {
+        return;
+    }
+    let rebuilt = conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         DROP INDEX tokens_by_bucket;
+         CREATE INDEX tokens_by_bucket ON tokens (bucket, leaf);
+         COMMIT;",
+    );
+    if rebuilt.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// `verify` neither creates the WAL nor checkpoints it on close: creating it, syncing its header
+/// and directory, checkpointing (two more syncs) and deleting -wal and -shm were most of what a
+/// process-per-check `verify` cost. The WAL stays on disk (`SQLITE_FCNTL_PERSIST_WAL`) and
+/// closing leaves it as it is (`SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`); its commits are still
+/// atomic, and with `synchronous=NORMAL` a power cut may lose the latest counts, as before. The
+/// next management command checkpoints it on close, or a `verify` once it has grown.
+fn keep_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut persist: std::ffi::c_int = 1;
+    conn.file_control(
+        rusqlite::DEFAULT_NAME,
+        FileControl::PersistWal(&mut persist),
+    )?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+    Ok(())
+}
+
+impl Drop for Sqlite {
+    /// Just before a `verify` connection closes: an empty WAL (nothing was written, say on a
+    /// damaged store) is closed and removed as SQLite always does; one with frames is left in
+    /// place, first folded into the store file and truncated once it has grown past
+    /// [`WAL_FOLD_BYTES`]. (SQLite's own auto-checkpoint cannot keep it short: a process that
+    /// opens the store rebuilds the WAL's index and no longer knows which frames were
+    /// checkpointed, so the WAL would never restart and would grow without bound.) The fold never
+    /// waits: when another process is writing or still reads from the WAL, a later one does it.
+    fn drop(&mut self) {
+        let Some(wal) = &self.kept_wal else {
+            return;
+        };
+        let len = fs::metadata(wal).map_or(0, |m| m.len());
+        if len == 0 {
+            return;
+        }
+        if len > WAL_FOLD_BYTES {
+            let _ = self.conn.busy_handler(None::<fn(i32) -> bool>);
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+        let _ = keep_wal(&self.conn);
     }
 }
 
@@ -694,6 +795,34 @@ impl Txn for SqliteTxn<'_> {
                 .db()?,
         };
         Ok(())
+    }
+
+    /// One query a level (a node and its sibling are adjacent), not one a node: half the
+    /// statements on `verify`'s path check.
+    fn nodes_at(&mut self, positions: &[(u32, u32)]) -> Result<Vec<(u32, u32, Vec<u8>)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT idx, hash FROM nodes WHERE level = ?1 AND idx BETWEEN ?2 AND ?3",
+            )
+            .db()?;
+        let mut out = Vec::new();
+        let mut rest = positions;
+        while let Some(&(level, first)) = rest.first() {
+            let n = rest.iter().take_while(|p| p.0 == level).count();
+            let (at_level, tail) = rest.split_at(n);
+            rest = tail;
+            let lo = at_level.iter().map(|p| p.1).min().unwrap_or(first);
+            let hi = at_level.iter().map(|p| p.1).max().unwrap_or(first);
+            let mut rows = stmt.query(params![level, lo, hi]).db()?;
+            while let Some(r) = rows.next().db()? {
+                let idx: u32 = r.get(0).db()?;
+                if at_level.iter().any(|p| p.1 == idx) {
+                    out.push((level, idx, r.get(1).db()?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn nodes(&mut self) -> Result<Vec<(u32, u32, Vec<u8>)>> {

@@ -81,7 +81,7 @@ pub(super) fn from_v1(
         "ALTER TABLE meta RENAME COLUMN audit_head TO root;
          ALTER TABLE tokens ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE tokens ADD COLUMN leaf BLOB NOT NULL DEFAULT x'';
-         CREATE INDEX tokens_by_bucket ON tokens (bucket);
+         CREATE INDEX tokens_by_bucket ON tokens (bucket, leaf);
          CREATE TABLE nodes (
              level INTEGER NOT NULL,
              idx   INTEGER NOT NULL,
