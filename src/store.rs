@@ -176,6 +176,11 @@ impl Store {
         }
     }
 
+    /// Whether the store was made by an older tokman and waits for [`Store::upgrade`].
+    pub fn is_older(&self) -> bool {
+        self.engine.version() < SCHEMA_VERSION
+    }
+
     /// Where the store is, as users may see it (a URL without its password).
     pub fn location(&self) -> &Location {
         &self.location
@@ -277,14 +282,12 @@ impl Store {
     /// Returns whether it upgraded.
     pub fn upgrade(&mut self, unlocked: &Unlocked, now: Timestamp) -> Result<bool> {
         let from = self.engine.version();
-        if from >= SCHEMA_VERSION {
-            return Ok(false);
-        }
         let Some((db, changed)) =
             self.engine
                 .upgrade(&unlocked.keys, &self.store_id, &self.prefix)?
         else {
-            return Ok(true);
+            // Nothing to do, or another process upgraded it while this one waited.
+            return Ok(from < SCHEMA_VERSION);
         };
         let mut t = Tx::load(
             db,
@@ -425,6 +428,9 @@ impl Store {
             .find(|s| s.slot == unlocked.slot)
             .ok_or_else(gone)?;
         let old_master = unwrap_slot(&self.store_id, row, how)?.ok_or_else(gone)?;
+        // A passphrase slot keeps its Argon2 cost when it is wrapped again.
+        let cost = crate::key_file::slot_kdf_params(row.slot, row.kdf.as_deref())?
+            .unwrap_or(KdfParams::DEFAULT);
         let new_master = old_master.rekeyed();
         drop(old_master);
         let new_keys = new_master.derive();
@@ -443,7 +449,7 @@ impl Store {
         )?;
         tx.check_chain()?;
         tx.check_state()?;
-        let (mut db, done) = tx.reseal(&new_keys, &new_master, how, new_file, now)?;
+        let (mut db, done) = tx.reseal(&new_keys, &new_master, (how, cost), new_file, now)?;
         db.set_version(REKEYED_VERSION)?;
         let mut t = Tx::load(
             db,
@@ -695,14 +701,37 @@ fn new_slot_row(
     label: Option<&str>,
     now: Timestamp,
 ) -> Result<SlotRow> {
+    new_slot_row_costing(
+        keys,
+        master,
+        store_id,
+        slot_no,
+        slot,
+        KdfParams::DEFAULT,
+        label,
+        now,
+    )
+}
+
+/// [`new_slot_row`], a passphrase slot costing `params` (a rewrapped slot keeps its cost).
+#[allow(clippy::too_many_arguments)]
+fn new_slot_row_costing(
+    keys: &Keys,
+    master: &MasterKey,
+    store_id: &[u8],
+    slot_no: i64,
+    slot: NewSlot<'_>,
+    params: KdfParams,
+    label: Option<&str>,
+    now: Timestamp,
+) -> Result<SlotRow> {
     let (kind, kdf, salt, wrapped) = match slot {
         NewSlot::Passphrase(p) => {
-            let params = KdfParams::DEFAULT;
             let kdf = serde_json::to_string(&params)?;
             let salt = crypto::random_bytes::<16>().to_vec();
             let slot_ad = slot_ad(store_id, slot_no, "passphrase", Some(&kdf), &salt);
             let wrapped = crypto::wrap_with_passphrase(master, p, params, &salt, &slot_ad)
-                .map_err(|_| Error::internal("argon2 rejected the default parameters"))?;
+                .map_err(|_| Error::internal("argon2 rejected the slot's parameters"))?;
             ("passphrase", Some(kdf), Some(salt), wrapped)
         }
         NewSlot::KeyFile(kf) => {
@@ -1656,7 +1685,7 @@ impl<'a> Tx<'a> {
         self,
         keys: &Keys,
         master: &MasterKey,
-        how: &Unlock,
+        (how, cost): (&Unlock, KdfParams),
         new_file: Option<&KeyFileKey>,
         now: Timestamp,
     ) -> Result<(Box<dyn Txn + 'a>, Rekeyed)> {
@@ -1697,12 +1726,13 @@ impl<'a> Tx<'a> {
             Unlock::Passphrase(p) => NewSlot::Passphrase(p),
         };
         let label = kept.label.as_deref();
-        db.insert_slot(&new_slot_row(
+        db.insert_slot(&new_slot_row_costing(
             keys,
             master,
             store_id,
             slot,
             again,
+            cost,
             label,
             kept.created_at,
         )?)?;

@@ -192,3 +192,85 @@ fn key_remove_on_a_terminal_asks_first() {
     assert_eq!(code, 0, "{transcript}");
     assert_eq!(slot_count(), 1);
 }
+
+#[test]
+fn key_rekey_on_a_terminal_names_the_slots_it_removes_and_asks_first() {
+    let _serial = serial();
+    let env = passphrase_store();
+    let token = {
+        let r = unlocked(&env).args(["generate", "alice"]).output().unwrap();
+        assert!(r.status.success(), "{r:?}");
+        String::from_utf8(r.stdout).unwrap().trim().to_owned()
+    };
+    let second = env.path("cron.key");
+    unlocked(&env)
+        .args([
+            "key",
+            "add-file",
+            second.to_str().unwrap(),
+            "--label",
+            "cron",
+        ])
+        .assert()
+        .success();
+    let slot_count = || {
+        let r = unlocked(&env)
+            .args(["key", "list", "--json"])
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{r:?}");
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        v.as_array().unwrap().len()
+    };
+    let before = std::fs::read(&env.store).unwrap();
+
+    let mut tty = Tty::spawn(&env, &["key", "rekey"], &[]);
+    tty.expect("Passphrase for ");
+    tty.type_hidden_line(PASS);
+    let question = tty.expect("unlock this store?");
+    assert!(
+        question.contains("keeping slot 1"),
+        "the kept slot is named:\n{question}"
+    );
+    tty.answer("n");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 2, "declining is not success:\n{transcript}");
+    assert!(
+        transcript.contains("remove slot 2 (keyfile, cron)"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("nothing was changed"), "{transcript}");
+    assert!(
+        !transcript.contains(PASS),
+        "the passphrase was echoed:\n{transcript}"
+    );
+    assert_eq!(slot_count(), 2);
+    assert_eq!(
+        std::fs::read(&env.store).unwrap().len(),
+        before.len(),
+        "a declined rekey changed the store"
+    );
+
+    let mut tty = Tty::spawn(&env, &["key", "rekey"], &[]);
+    tty.expect("Passphrase for ");
+    tty.type_hidden_line(PASS);
+    tty.expect("unlock this store?");
+    tty.answer("y");
+    tty.expect("replaced the master key");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 0, "{transcript}");
+    assert!(transcript.contains("removed slot 2"), "{transcript}");
+    assert_eq!(slot_count(), 1);
+    // The passphrase that unlocked it still does, and the token still verifies.
+    let v = unlocked(&env)
+        .args(["verify", "--json"])
+        .write_stdin(token)
+        .output()
+        .unwrap();
+    assert!(v.status.success(), "{v:?}");
+    // The removed key file opens it no more.
+    env.bare()
+        .args(["list", "--key-file", second.to_str().unwrap()])
+        .assert()
+        .code(11);
+}

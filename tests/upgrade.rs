@@ -1,6 +1,7 @@
 //! A store made by the first release (store version 1, checked in under `tests/vectors/`) is
-//! upgraded in place by the first command that unlocks it: every token keeps its standing, the
-//! audit chain stays intact with an `upgrade` event, and the upgrade happens once.
+//! upgraded in place by the first command that writes it: every token keeps its standing, the
+//! audit chain stays intact with an `upgrade` event, and the upgrade happens once. A command that
+//! only reads leaves it as it is and says how to upgrade it.
 
 mod common;
 
@@ -56,10 +57,34 @@ fn a_version_1_store_is_upgraded_once_and_keeps_every_token() {
     assert_eq!(user_version(&env), 1);
     let token = |user: &str| tokens.iter().find(|(u, _)| u == user).unwrap().1.clone();
 
-    let r = env.run(&["list", "--json"]);
+    // Read commands leave it as it is (not a byte changed) and name the way to upgrade.
+    let before = std::fs::read(&env.store).unwrap();
+    for args in [
+        &["list"][..],
+        &["audit"],
+        &["audit", "--check"],
+        &["inspect", &Env::id_of(&token("alice"))],
+        &["settings"],
+        &["key", "list"],
+    ] {
+        let r = env.run(args);
+        r.code(10);
+        assert!(r.stderr.contains("older tokman"), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("tokman remind"), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(user_version(&env), 1);
+    assert_eq!(
+        std::fs::read(&env.store).unwrap(),
+        before,
+        "a read command changed the store"
+    );
+
+    let r = env.run(&["remind"]);
     r.ok();
     assert!(r.stderr.contains("upgraded the store"), "{}", r.stderr);
     assert_eq!(user_version(&env), 2);
+    let r = env.run(&["list", "--json"]);
+    r.ok();
     let list = r.json();
     let status = |user: &str| {
         list.as_array()
@@ -134,7 +159,7 @@ fn a_version_1_store_that_fails_its_own_checks_is_not_upgraded() {
         .unwrap();
     drop(c);
     let before = std::fs::read(&env.store).unwrap();
-    let r = env.run(&["list"]);
+    let r = env.run(&["purge"]);
     r.code(12);
     assert!(r.stderr.contains(&alice_id), "{}", r.stderr);
     assert_eq!(user_version(&env), 1);
@@ -144,7 +169,7 @@ fn a_version_1_store_that_fails_its_own_checks_is_not_upgraded() {
 #[test]
 fn a_store_newer_than_this_tokman_is_refused() {
     let (env, _) = v1_env();
-    env.run(&["list"]).ok();
+    env.run(&["remind"]).ok();
     let c = rusqlite::Connection::open(&env.store).unwrap();
     c.pragma_update(None, "user_version", 4).unwrap();
     drop(c);
@@ -160,6 +185,7 @@ fn names_of_a_version_1_store_are_brought_to_nfc_and_one_user_keeps_one_active_p
     let (env, tokens) = v1_env_of("v1-names");
     let decomposed = tokens[0].1.clone();
     let composed = tokens[1].1.clone();
+    env.run(&["remind"]).ok();
     let r = env.run(&["list", "--json"]);
     r.ok();
     let list = r.json();
@@ -194,4 +220,45 @@ fn names_of_a_version_1_store_are_brought_to_nfc_and_one_user_keeps_one_active_p
     let detail = upgrade["detail"].as_str().unwrap();
     assert!(detail.contains(&Env::id_of(&decomposed)), "{detail}");
     env.run(&["audit", "--check"]).ok();
+}
+
+fn bucket_index(env: &Env) -> String {
+    let c = rusqlite::Connection::open(&env.store).unwrap();
+    c.query_row(
+        "SELECT sql FROM sqlite_master WHERE name = 'tokens_by_bucket'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_bucket_index_is_made_covering_by_a_command_that_writes_only() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    let c = rusqlite::Connection::open(&env.store).unwrap();
+    c.execute_batch(
+        "DROP INDEX tokens_by_bucket; CREATE INDEX tokens_by_bucket ON tokens (bucket);",
+    )
+    .unwrap();
+    drop(c);
+    // Neither a read command nor verify touches the schema.
+    env.run(&["list"]).ok();
+    env.run(&["audit", "--check"]).ok();
+    env.verify(&token, &[]).ok();
+    assert!(
+        !bucket_index(&env).contains("leaf"),
+        "{}",
+        bucket_index(&env)
+    );
+    // A management command that writes gives it the covering index, and nothing else changes.
+    let head = env.run(&["audit", "--check"]).stdout;
+    env.run(&["remind"]).ok();
+    assert!(
+        bucket_index(&env).contains("leaf"),
+        "{}",
+        bucket_index(&env)
+    );
+    assert_eq!(env.run(&["audit", "--check"]).stdout, head);
+    env.verify(&token, &[]).ok();
 }

@@ -5,12 +5,11 @@ use crate::cli::{AuditArgs, Since};
 use crate::render;
 use tokman::error::Result;
 use tokman::service::Checked;
-use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: AuditArgs) -> Result<i32> {
     // Checked before the store is opened, like every argument.
     let id = a.id.as_deref().map(crate::cli::parse_id).transpose()?;
-    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock_to_read()?;
     service.note_slot_used(now());
     if a.check {
         let Checked { intact, tokens } = service.check(a.expect_head.as_deref())?;

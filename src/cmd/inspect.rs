@@ -5,7 +5,6 @@ use crate::cli::{InspectArgs, Target};
 use crate::render;
 use tokman::error::{Error, Result};
 use tokman::service::Which;
-use tokman::store::Durability;
 use tokman::token;
 
 pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
@@ -21,7 +20,7 @@ pub fn run(ctx: &Ctx<'_>, a: InspectArgs) -> Result<i32> {
         Some(Err(m)) => return Err(invalid(m.clone())),
         None => None,
     };
-    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock_to_read()?;
     let now = now();
     service.note_slot_used(now);
     let stored = match (&target, &presented) {

@@ -35,7 +35,7 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             say(entry.event.detail.unwrap_or_default());
         }
         KeyCommand::List { json } => {
-            let (mut service, _) = ctx.unlock(Durability::Full)?;
+            let (mut service, _) = ctx.unlock_to_read()?;
             service.note_slot_used(now());
             let slots = service.slots()?;
             if json {

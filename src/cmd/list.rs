@@ -13,7 +13,6 @@ use tokman::error::Result;
 use tokman::lifecycle::Status;
 use tokman::lifecycle::Timestamp;
 use tokman::service::{Filter, Service, Sort};
-use tokman::store::Durability;
 
 pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
     let filter = Filter {
@@ -35,7 +34,7 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
         },
         limit: a.limit,
     };
-    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock_to_read()?;
     let now = now();
     service.note_slot_used(now);
     if a.json {

@@ -59,6 +59,8 @@ impl Ctx<'_> {
 
     /// Open the configured store and unlock it; also the way it was unlocked, for commands
     /// that add slots or copy the store (they recover the master key again).
+    /// This is the door for commands that change the store: one made by an older tokman is
+    /// upgraded first.
     pub fn unlock(&self, durability: Durability) -> Result<(Service, Unlock)> {
         let mut store = Store::open(&self.cfg.store, durability)?;
         let (unlocked, how) = self.cfg.unlock(&mut store, self.prompter)?;
@@ -70,6 +72,26 @@ impl Ctx<'_> {
             ));
         }
         Ok((service, how))
+    }
+
+    /// [`Ctx::unlock`] for a command that only reads: a store made by an older tokman is left
+    /// as it is, and the command says how to upgrade it (before asking for a passphrase).
+    pub fn unlock_to_read(&self) -> Result<(Service, Unlock)> {
+        let mut store = Store::open(&self.cfg.store, Durability::Full)?;
+        if store.is_older() {
+            return Err(Error::unavailable(
+                format!(
+                    "the store at {} was made by an older tokman; commands that only read it do not upgrade it",
+                    store.location()
+                ),
+                Some(
+                    "run a command that changes it, such as `tokman remind`, to upgrade it in place first"
+                        .into(),
+                ),
+            ));
+        }
+        let (unlocked, how) = self.cfg.unlock(&mut store, self.prompter)?;
+        Ok((Service::new(store, unlocked), how))
     }
 
     /// Ask to confirm a destructive change. Without a terminal, `--yes` is required; that is

@@ -43,7 +43,11 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
 
     let mut service = None;
     let found: Vec<Found> = if store_given {
-        let (mut s, _) = ctx.unlock(Durability::Full)?;
+        let (mut s, _) = if a.revoke {
+            ctx.unlock(Durability::Full)?
+        } else {
+            ctx.unlock_to_read()?
+        };
         let ask: Vec<_> = hits.iter().map(|h| (&h.id, h.token())).collect();
         let statuses = s.scan_status(&ask, now())?;
         service = Some(s);

@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx<'_>, a: SettingsArgs) -> Result<i32> {
     if let Some(SettingsCommand::Set(set)) = a.set {
         return set_settings(ctx, set);
     }
-    let (mut service, _) = ctx.unlock(Durability::Full)?;
+    let (mut service, _) = ctx.unlock_to_read()?;
     service.note_slot_used(now());
     let settings = service.settings()?;
     if a.json {

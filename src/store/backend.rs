@@ -90,8 +90,9 @@ pub trait Engine {
     }
     /// Bring an older schema to this version inside a new write transaction, which is handed
     /// back (with what the upgrade changed beyond the format) for the caller to check, record
-    /// and commit; `None` when another process upgraded it first. Only SQLite stores have
-    /// older versions.
+    /// and commit; `None` when the schema is current (after any change that needs no event,
+    /// committed on its own) or another process upgraded it first. Called only by commands that
+    /// write. Only SQLite stores have older versions.
     fn upgrade(
         &mut self,
         _keys: &crate::crypto::Keys,

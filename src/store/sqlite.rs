@@ -102,6 +102,9 @@ impl<T> Sql<T> for rusqlite::Result<T> {
 pub struct Sqlite {
     conn: Connection,
     version: i32,
+    /// Whether [`Engine::upgrade`] should check that the bucket index covers `leaf`
+    /// (management commands only: `verify` stays off the schema).
+    cover_index: bool,
     /// For a `verify` connection (`Durability::Normal`), its `-wal` file: left in place on close,
     /// and folded in only once it has grown past [`WAL_FOLD_BYTES`].
     kept_wal: Option<PathBuf>,
@@ -191,7 +194,6 @@ impl Sqlite {
         conn.pragma_update(None, "cache_size", -32_768).db()?;
         let kept_wal = match durability {
             Durability::Full => {
-                cover_bucket_index(&conn);
                 // Closing checkpoints the WAL into the store file and removes -wal and -shm
                 // (when no other process has the store open), as SQLite always does.
                 None
@@ -209,6 +211,7 @@ impl Sqlite {
         Ok(Sqlite {
             conn,
             version,
+            cover_index: durability == Durability::Full,
             kept_wal,
         })
     }
@@ -241,11 +244,8 @@ impl Sqlite {
     }
 }
 
-/// Give a store made before the bucket index covered `leaf` the covering index (same rows, same
-/// schema version: an older tokman reads it as before). Done by the first management command
-/// that can write the store, in one transaction; any failure (a read-only file, a busy store)
-/// leaves the old index, which is only slower.
-fn cover_bucket_index(conn: &Connection) {
+/// Whether the store's bucket index is the one made before it covered `leaf`.
+fn bucket_index_uncovered(conn: &Connection) -> Result<bool> {
     let sql: Option<String> = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tokens_by_bucket'",
@@ -253,20 +253,8 @@ fn cover_bucket_index(conn: &Connection) {
             |r| r.get(0),
         )
         .optional()
-        .ok()
-        .flatten();
-    if sql.is_none_or(|s| s.contains("leaf")) {
-        return;
-    }
-    let rebuilt = conn.execute_batch(
-        "BEGIN IMMEDIATE;
-         DROP INDEX tokens_by_bucket;
-         CREATE INDEX tokens_by_bucket ON tokens (bucket, leaf);
-         COMMIT;",
-    );
-    if rebuilt.is_err() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
+        .db()?;
+    Ok(sql.is_some_and(|s| !s.contains("leaf")))
 }
 
 /// `verify` neither creates the WAL nor checkpoints it on close: creating it, syncing its header
@@ -344,6 +332,23 @@ impl Engine for Sqlite {
         prefix: &Prefix,
     ) -> Result<Option<Upgrading<'_>>> {
         if self.version >= SCHEMA_VERSION {
+            // A store made before the bucket index covered `leaf` gets the covering index: the
+            // same rows and schema version, so an older tokman reads it as before, and no event.
+            // Only a command that writes does it, in its own transaction.
+            if std::mem::take(&mut self.cover_index) && bucket_index_uncovered(&self.conn)? {
+                let tx = self
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .db()?;
+                if bucket_index_uncovered(&tx)? {
+                    tx.execute_batch(
+                        "DROP INDEX tokens_by_bucket;
+                         CREATE INDEX tokens_by_bucket ON tokens (bucket, leaf);",
+                    )
+                    .db()?;
+                }
+                tx.commit().db()?;
+            }
             return Ok(None);
         }
         let from = self.version;
