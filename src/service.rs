@@ -7,6 +7,8 @@
 //! (the command line, a server) get a store with [`Store::open`] or [`Store::create`] and
 //! [`Store::unlock`], and do everything else through a [`Service`].
 
+use std::collections::HashMap;
+
 use crate::audit::{Entry, Event, Intact, Kind};
 use crate::crypto::{KeyFileKey, Passphrase};
 use crate::duration::Span;
@@ -497,7 +499,9 @@ impl Service {
     }
 
     /// Check the verdicts of several presented tokens in one transaction, in order: a stream
-    /// of them pays one commit a batch, and counts stay exact beside other processes.
+    /// of them pays one commit a batch, and counts stay exact beside other processes. A token
+    /// presented several times in the batch is read, checked and opened once, and its usage
+    /// written once, after the batch's last use of it.
     pub fn verify_batch(
         &mut self,
         presented: &[&Presented<'_>],
@@ -505,28 +509,34 @@ impl Service {
         now: Timestamp,
     ) -> Result<Vec<Verdict>> {
         let mut tx = self.store.write(&self.unlocked)?;
+        let mut seen = Seen::default();
         let mut verdicts = Vec::with_capacity(presented.len());
         for p in presented {
-            verdicts.push(verify_in(&mut tx, p, check, now)?);
+            verdicts.push(seen.verify(&mut tx, p, check, now)?);
         }
+        seen.write_back(&tx, now)?;
         tx.commit()?;
         Ok(verdicts)
     }
 
     /// Answer a batch of server requests in one write transaction, in order: each verify with
     /// its own check (counted as [`Service::verify`] counts it), each look-up counting nothing.
-    /// A server pays one commit a batch however many requests wait, and every count is exact
+    /// A server pays one commit a batch however many requests wait (and one read and one
+    /// usage write per token however often it is presented), and every count is exact
     /// beside other processes; an error fails the whole batch and changes nothing.
     pub fn probe_batch(&mut self, probes: &[Probe<'_>], now: Timestamp) -> Result<Vec<Probed>> {
         let mut tx = self.store.write(&self.unlocked)?;
+        let mut seen = Seen::default();
         let mut answers = Vec::with_capacity(probes.len());
         for probe in probes {
             answers.push(match probe {
                 Probe::Verify(presented, check) => {
-                    Probed::Verdict(verify_in(&mut tx, presented, check, now)?)
+                    Probed::Verdict(seen.verify(&mut tx, presented, check, now)?)
                 }
-                Probe::Look(presented) => Probed::Found(match tx.token(presented.id())? {
-                    Some(s) if tx.secret_matches(&s, presented.text()) => Some((s.record, s.usage)),
+                Probe::Look(presented) => Probed::Found(match seen.token(&tx, presented.id())? {
+                    Some(s) if tx.secret_matches(s, presented.text()) => {
+                        Some((s.record.clone(), s.usage.clone()))
+                    }
                     _ => None,
                 }),
                 Probe::Ping => {
@@ -535,6 +545,7 @@ impl Service {
                 }
             });
         }
+        seen.write_back(&tx, now)?;
         tx.commit()?;
         Ok(answers)
     }
@@ -875,15 +886,94 @@ fn verify_in(
     now: Timestamp,
 ) -> Result<Verdict> {
     let Some(stored) = tx.token(presented.id())? else {
-        // Unknown ids are not logged: a flood of garbage must cost no writes.
-        return Ok(Verdict::refused(Outcome::Invalid, "unknown token".into()));
+        return Ok(unknown());
     };
-    if !tx.secret_matches(&stored, presented.text()) {
+    let (verdict, usage) = judge(tx, &stored, presented, check, now)?;
+    if let Some(usage) = usage {
+        tx.set_usage(&stored.record.id, &usage)?;
+        tx.touch_slot(now)?;
+    }
+    Ok(verdict)
+}
+
+/// Unknown ids are not logged: a flood of garbage must cost no writes.
+fn unknown() -> Verdict {
+    Verdict::refused(Outcome::Invalid, "unknown token".into())
+}
+
+/// The tokens one batch has read (each read, checked and opened once, or found absent), with
+/// the usage the batch's verifies have left them: written back once, when the batch is done.
+/// Lives for one transaction only, so nothing is remembered between batches.
+#[derive(Default)]
+struct Seen {
+    /// By id: the token and whether the batch counted a use of it, or `None` when the store
+    /// has no such token.
+    tokens: HashMap<String, Option<(Stored, bool)>>,
+}
+
+impl Seen {
+    fn entry(&mut self, tx: &Tx<'_>, id: &TokenId) -> Result<Option<&mut (Stored, bool)>> {
+        let slot = match self.tokens.entry(id.as_str().to_owned()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(tx.token(id)?.map(|s| (s, false)))
+            }
+        };
+        Ok(slot.as_mut())
+    }
+
+    fn token(&mut self, tx: &Tx<'_>, id: &TokenId) -> Result<Option<&Stored>> {
+        Ok(self.entry(tx, id)?.map(|(s, _)| &*s))
+    }
+
+    /// [`verify_in`], counting into the batch's copy of the token.
+    fn verify(
+        &mut self,
+        tx: &mut Tx<'_>,
+        presented: &Presented<'_>,
+        check: &Check,
+        now: Timestamp,
+    ) -> Result<Verdict> {
+        let Some((stored, counted)) = self.entry(tx, presented.id())? else {
+            return Ok(unknown());
+        };
+        let (verdict, usage) = judge(tx, stored, presented, check, now)?;
+        if let Some(usage) = usage {
+            stored.usage = usage;
+            *counted = true;
+        }
+        Ok(verdict)
+    }
+
+    /// Write back the usage of every token the batch counted.
+    fn write_back(self, tx: &Tx<'_>, now: Timestamp) -> Result<()> {
+        let mut any = false;
+        for (stored, _) in self.tokens.values().flatten().filter(|(_, c)| *c) {
+            tx.set_usage(&stored.record.id, &stored.usage)?;
+            any = true;
+        }
+        if any {
+            tx.touch_slot(now)?;
+        }
+        Ok(())
+    }
+}
+
+/// The answer for a token found in the store: the secret checked, the decision made, and a
+/// refusal recorded; the usage to write back when the use is counted.
+fn judge(
+    tx: &mut Tx<'_>,
+    stored: &Stored,
+    presented: &Presented<'_>,
+    check: &Check,
+    now: Timestamp,
+) -> Result<(Verdict, Option<Usage>)> {
+    if !tx.secret_matches(stored, presented.text()) {
         let event = Event::new(Kind::VerifyRefused)
             .token(&stored.record.id, &stored.record.user)
             .detail("invalid: wrong secret");
         tx.append_refusal(event, now)?;
-        return Ok(Verdict::refused(Outcome::Invalid, "unknown token".into()));
+        return Ok((unknown(), None));
     }
     let Decision {
         outcome,
@@ -895,17 +985,11 @@ fn verify_in(
     let uses_left = stored
         .record
         .uses_left(usage.as_ref().unwrap_or(&stored.usage));
-    match usage {
-        Some(usage) => {
-            tx.set_usage(&stored.record.id, &usage)?;
-            tx.touch_slot(now)?;
-        }
-        None => {
-            let event = Event::new(Kind::VerifyRefused)
-                .token(&stored.record.id, &stored.record.user)
-                .detail(format!("{}: {reason}", outcome.as_str()));
-            tx.append_refusal(event, now)?;
-        }
+    if usage.is_none() {
+        let event = Event::new(Kind::VerifyRefused)
+            .token(&stored.record.id, &stored.record.user)
+            .detail(format!("{}: {reason}", outcome.as_str()));
+        tx.append_refusal(event, now)?;
     }
     // The event's detail is stable (no relative time), so repeats count into one event; the
     // answer says when to try again.
@@ -913,14 +997,15 @@ fn verify_in(
         Some(at) => format!("{reason}; it frees up in {}s", at.saturating_sub(now)),
         None => reason,
     };
-    Ok(Verdict {
+    let verdict = Verdict {
         outcome,
         reason,
-        record: Some(stored.record),
+        record: Some(stored.record.clone()),
         retry_at,
         missing,
         uses_left,
-    })
+    };
+    Ok((verdict, usage))
 }
 
 /// Which tokens `list` shows, in what order, and how many.

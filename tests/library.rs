@@ -374,3 +374,77 @@ fn remind_gives_each_threshold_once_as_the_clock_moves() {
         .count();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn a_batch_counts_a_token_presented_many_times_exactly_once_each() {
+    use tokman::service::{Probe, Probed};
+    let mut f = fixture(Settings::default());
+    let mut req = request("a");
+    req.rate_limits = Some(vec![tokman::policy::RateLimit::parse("5/min").unwrap()]);
+    req.max_uses = Some(7);
+    let issued = f.service.generate(req, T0).unwrap();
+    let other = f.service.generate(request("b"), T0).unwrap();
+    let a = token::parse(issued.token.expose()).unwrap();
+    let b = token::parse(other.token.expose()).unwrap();
+    let check = Check::default();
+
+    // 8 uses of a and 2 of b in one batch, with a look-up of a after its fifth use: a's limit
+    // of 5 a minute holds within the batch, and the look-up sees the batch's count so far.
+    let mut probes = Vec::new();
+    for i in 0..8 {
+        probes.push(Probe::Verify(&a, &check));
+        if i == 4 {
+            probes.push(Probe::Look(&a));
+        }
+        if i % 4 == 0 {
+            probes.push(Probe::Verify(&b, &check));
+        }
+    }
+    let answers = f.service.probe_batch(&probes, T0 + 10).unwrap();
+    let mut a_outcomes = Vec::new();
+    let mut b_valid = 0;
+    for (probe, answer) in probes.iter().zip(&answers) {
+        match (probe, answer) {
+            (Probe::Verify(p, _), Probed::Verdict(v)) if p.id() == a.id() => {
+                a_outcomes.push(v.outcome)
+            }
+            (Probe::Verify(_, _), Probed::Verdict(v)) => {
+                assert_eq!(v.outcome, Outcome::Valid);
+                b_valid += 1;
+            }
+            (Probe::Look(_), Probed::Found(Some((_, usage)))) => assert_eq!(usage.use_count, 5),
+            (_, other) => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let mut expected = vec![Outcome::Valid; 5];
+    expected.extend([Outcome::RateLimited; 3]);
+    assert_eq!(a_outcomes, expected);
+    assert_eq!(b_valid, 2);
+
+    // What the store holds after the commit, for the next batch and every other process.
+    let held = |f: &mut Fixture, t: &token::Presented<'_>| {
+        f.service
+            .lookup(&Which::Id(t.id().clone()), T0 + 10)
+            .unwrap()
+            .usage
+            .use_count
+    };
+    assert_eq!(held(&mut f, &a), 5);
+    assert_eq!(held(&mut f, &b), 2);
+
+    // A minute on, the next batch reads the stored count: two more uses reach the limit of 7.
+    let probes: Vec<Probe<'_>> = (0..3).map(|_| Probe::Verify(&a, &check)).collect();
+    let answers = f.service.probe_batch(&probes, T0 + 80).unwrap();
+    let outcomes: Vec<Outcome> = answers
+        .iter()
+        .map(|p| match p {
+            Probed::Verdict(v) => v.outcome,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Valid, Outcome::Valid, Outcome::UsageExceeded]
+    );
+    assert_eq!(held(&mut f, &a), 7);
+}
