@@ -2,11 +2,16 @@
 # tokman serve behind nginx, side by side in one run, with wrk on keep-alive connections:
 #   (a) nginx -> auth_request -> tokman serve -> static upstream
 #   (b) nginx -> auth_request -> a static `return 200` auth location -> static upstream
+#   (b') nginx -> auth_request -> an nginx server answering 200 over HTTP -> static upstream:
+#        the same hop as (a) with an auth service that does nothing, the ceiling for any
+#        service behind auth_request on this machine
+#   (a~), (b'~) the same two over Unix sockets instead of loopback TCP
 #   (c) tokman serve's /auth, direct
 # Requests/s and the p50/p99 latency of each; the goal is (a) at 0.7x (b)'s rate or better.
 #
 #   benches/serve.sh                     # 10 s a row, 32 connections, 1 wrk thread
 #   DURATION=5s CONNECTIONS=64 benches/serve.sh
+#   TOKMAN_BIN=/path/to/tokman benches/serve.sh   # that binary instead of building one
 #
 # Needs: cargo, nginx (apt-get install nginx), wrk (apt-get install wrk). Everything runs on
 # 127.0.0.1 in a temp dir that is removed at the end; nothing else is touched.
@@ -25,9 +30,13 @@ need cargo "install Rust"
 need "$NGINX" "apt-get install nginx"
 need wrk "apt-get install wrk"
 
-echo "== building (release)" >&2
-(cd "$ROOT" && cargo build --release --quiet)
-BIN=$TARGET/release/tokman
+if [ -n "${TOKMAN_BIN:-}" ]; then
+    BIN=$TOKMAN_BIN
+else
+    echo "== building (release)" >&2
+    (cd "$ROOT" && cargo build --release --quiet --locked)
+    BIN=$TARGET/release/tokman
+fi
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -54,9 +63,13 @@ export TOKMAN_STORE=$WORK/store.db TOKMAN_KEY_FILE=$WORK/serve.key
 TOKEN=$("$BIN" generate bench --scope app:use --no-rate-limit 2>/dev/null)
 
 T_PORT=$(free_port); A_PORT=$(free_port); B_PORT=$(free_port); U_PORT=$(free_port)
+H_PORT=$(free_port); S_PORT=$(free_port); AU_PORT=$(free_port); HU_PORT=$(free_port)
 "$BIN" serve --quiet --listen "127.0.0.1:$T_PORT" --trusted-proxy 127.0.0.1/32 2>"$WORK/serve.log" &
 PIDS+=($!)
 wait_port "$T_PORT"
+"$BIN" serve --quiet --listen "unix:$WORK/tokman.sock" 2>"$WORK/serve-unix.log" &
+PIDS+=($!)
+for _ in $(seq 1 200); do [ -S "$WORK/tokman.sock" ] && break; sleep 0.05; done
 
 USER_LINE=""
 [ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
@@ -109,6 +122,88 @@ http {
             proxy_pass http://app;
         }
     }
+    # (b') as (a), the auth service an nginx server that answers 200 over HTTP
+    upstream static_auth { server 127.0.0.1:$S_PORT; keepalive 64; }
+    server {
+        listen 127.0.0.1:$H_PORT;
+        location = /_http_auth {
+            internal;
+            proxy_pass http://static_auth/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization \$http_authorization;
+            proxy_set_header X-Tokman-Scope "app:use";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+        location /app/ {
+            auth_request /_http_auth;
+            auth_request_set \$auth_user \$upstream_http_x_tokman_user;
+            proxy_set_header X-User \$auth_user;
+            proxy_set_header Authorization "";
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://app;
+        }
+    }
+    server {
+        listen 127.0.0.1:$S_PORT;
+        location = /auth { add_header X-Tokman-User static; return 200; }
+    }
+    # (a~) and (b'~): as (a) and (b'), over Unix sockets
+    upstream tokman_unix { server unix:$WORK/tokman.sock; keepalive 64; }
+    upstream static_auth_unix { server unix:$WORK/static.sock; keepalive 64; }
+    server {
+        listen unix:$WORK/static.sock;
+        location = /auth { add_header X-Tokman-User static; return 200; }
+    }
+    server {
+        listen 127.0.0.1:$AU_PORT;
+        location = /_tokman_auth {
+            internal;
+            proxy_pass http://tokman_unix/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization \$http_authorization;
+            proxy_set_header X-Tokman-Scope "app:use";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+        location /app/ {
+            auth_request /_tokman_auth;
+            auth_request_set \$tokman_user \$upstream_http_x_tokman_user;
+            proxy_set_header X-User \$tokman_user;
+            proxy_set_header Authorization "";
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://app;
+        }
+    }
+    server {
+        listen 127.0.0.1:$HU_PORT;
+        location = /_http_auth {
+            internal;
+            proxy_pass http://static_auth_unix/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization \$http_authorization;
+            proxy_set_header X-Tokman-Scope "app:use";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+        location /app/ {
+            auth_request /_http_auth;
+            auth_request_set \$auth_user \$upstream_http_x_tokman_user;
+            proxy_set_header X-User \$auth_user;
+            proxy_set_header Authorization "";
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://app;
+        }
+    }
     # the static upstream
     server {
         listen 127.0.0.1:$U_PORT;
@@ -118,10 +213,10 @@ http {
 CONF
 "$NGINX" -p "$WORK" -c "$WORK/nginx.conf" -g 'daemon off;' 2>>"$WORK/error.log" &
 PIDS+=($!)
-wait_port "$A_PORT"; wait_port "$B_PORT"
+wait_port "$A_PORT"; wait_port "$B_PORT"; wait_port "$H_PORT"; wait_port "$AU_PORT"; wait_port "$HU_PORT"
 
 # Each path answers 200 before it is measured.
-for url in "http://127.0.0.1:$A_PORT/app/x" "http://127.0.0.1:$B_PORT/app/x" "http://127.0.0.1:$T_PORT/auth"; do
+for url in "http://127.0.0.1:$A_PORT/app/x" "http://127.0.0.1:$B_PORT/app/x" "http://127.0.0.1:$H_PORT/app/x" "http://127.0.0.1:$AU_PORT/app/x" "http://127.0.0.1:$HU_PORT/app/x" "http://127.0.0.1:$T_PORT/auth"; do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
     [ "$code" = 200 ] || { echo "serve.sh: $url answered $code" >&2; cat "$WORK/error.log" >&2; exit 1; }
 done
@@ -141,7 +236,16 @@ echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency (keep-alive), nginx
 printf '%-52s %12s %10s %10s\n' "path" "requests/s" "p50" "p99"
 row "(a) nginx -> auth_request -> tokman serve -> static" "http://127.0.0.1:$A_PORT/app/x" a
 row "(b) nginx -> auth_request -> return 200 -> static" "http://127.0.0.1:$B_PORT/app/x" b
+row "(b') nginx -> auth_request -> nginx 200 -> static" "http://127.0.0.1:$H_PORT/app/x" h
+row "(a~) as (a), over Unix sockets" "http://127.0.0.1:$AU_PORT/app/x" au
+row "(b'~) as (b'), over Unix sockets" "http://127.0.0.1:$HU_PORT/app/x" hu
 row "(c) tokman serve /auth, direct" "http://127.0.0.1:$T_PORT/auth" c
-awk -v a="$(cat "$WORK/rps-a")" -v b="$(cat "$WORK/rps-b")" 'BEGIN { printf "(a)/(b) = %.2f (goal: 0.70 or more)\n", a / b }'
+awk -v a="$(cat "$WORK/rps-a")" -v b="$(cat "$WORK/rps-b")" -v h="$(cat "$WORK/rps-h")" \
+    -v au="$(cat "$WORK/rps-au")" -v hu="$(cat "$WORK/rps-hu")" 'BEGIN {
+    printf "(a)/(b) = %.2f (goal: 0.70 or more)\n", a / b
+    printf "(b\x27)/(b) = %.2f (the most any auth service over HTTP reaches here)\n", h / b
+    printf "(a)/(b\x27) = %.2f (tokman serve against an auth service that does nothing)\n", a / h
+    printf "(a~)/(b) = %.2f, (b\x27~)/(b) = %.2f, (a~)/(b\x27~) = %.2f (over Unix sockets)\n", au / b, hu / b, au / hu
+}'
 USES=$("$BIN" inspect "${TOKEN%_*}" --json | awk -F': ' '/"use_count"/ {gsub(",", "", $2); print $2}')
 echo "use_count after the run: $USES (every answered /auth counted)"

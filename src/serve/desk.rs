@@ -1,7 +1,9 @@
-//! The store thread (the main thread of `tokman serve`): the only owner of the server's [`Service`]. Request handlers hand it a
-//! [`Job`] and wait for its [`Reply`]; it takes every job waiting (up to [`MAX_BATCH`]) and
-//! answers them all from ONE write transaction (group commit), then replies to each. A reply
-//! is only ever sent after its transaction committed, so every answered request is counted.
+//! The store desk: the only owner of the server's [`Service`] (a task on the HTTP runtime's
+//! thread for SQLite, a thread of its own for PostgreSQL). Request handlers hand it a [`Job`]
+//! and wait for its [`Reply`]; it takes every job waiting (up to [`MAX_BATCH`]) and answers
+//! them all from ONE write transaction (group commit), then replies to each. A reply is only
+//! ever sent after its transaction committed, so every answered request is counted. Within a
+//! batch a token presented many times is read and written once ([`Service::probe_batch`]).
 //!
 //! Nothing is cached between batches: each is a new transaction, so a revocation committed by
 //! another process is honoured by the next batch. A batch that fails (a store moved away, a
@@ -23,7 +25,7 @@ use tokman::token::{self, Presented};
 /// behind the others, and on how much one failure fails.
 pub const MAX_BATCH: usize = 512;
 
-/// How many requests may wait for the store thread before handlers wait to hand theirs over.
+/// How many requests may wait for the store before handlers wait to hand theirs over.
 const QUEUE: usize = 4096;
 
 /// What a request asks of the store. Tokens are well-formed (checked by the handler).
@@ -62,13 +64,13 @@ enum Msg {
     Stop,
 }
 
-/// The handlers' side of the store thread (cheap to clone).
+/// The handlers' side of the store (cheap to clone).
 #[derive(Clone)]
 pub struct Desk {
     tx: mpsc::Sender<Msg>,
 }
 
-/// The store thread's side: what it answers from.
+/// The store's side: what it answers from.
 pub struct Inbox {
     rx: mpsc::Receiver<Msg>,
 }
@@ -80,7 +82,7 @@ pub fn desk() -> (Desk, Inbox) {
 }
 
 impl Desk {
-    /// Hand `job` to the store thread and wait for its answer. A thread that has stopped
+    /// Hand `job` to the store and wait for its answer. A store that has stopped
     /// answers nothing: that is a failure, never a success.
     pub async fn ask(&self, job: Job) -> Reply {
         let (reply, answer) = oneshot::channel();
@@ -92,22 +94,47 @@ impl Desk {
             .unwrap_or(Reply::Failed(ErrorKind::StoreUnavailable))
     }
 
-    /// Let the store thread answer what was handed over before now, then end (from outside
-    /// the runtime).
-    pub fn stop(&self) {
+    /// Let the store answer what was handed over before now, then end.
+    pub async fn stop(&self) {
+        let _ = self.tx.send(Msg::Stop).await;
+    }
+
+    /// [`Desk::stop`], from outside the runtime.
+    pub fn stop_blocking(&self) {
         let _ = self.tx.blocking_send(Msg::Stop);
     }
 }
 
 impl Inbox {
-    /// Answer jobs until [`Desk::stop`] (or every desk is gone), on this thread: the service
-    /// never leaves the thread that opened it. `batches` observes each batch's size.
-    pub fn run(self, service: Service, batches: Histogram) {
-        Owner::new(service, batches).run(self.rx);
+    /// Answer jobs until [`Desk::stop`] (or every desk is gone), as a task of the runtime
+    /// that serves HTTP: each batch runs on the runtime's one thread while the handlers wait,
+    /// so a request goes from its connection to the store and back without a thread switch,
+    /// and the batch holds every request the handlers took in since the last one. For SQLite,
+    /// whose transactions never wait on a network. `batches` observes each batch's size.
+    pub async fn run(self, service: Service, batches: Histogram) {
+        let mut owner = Owner::new(service, batches);
+        let mut rx = self.rx;
+        while let Some(Msg::Work(job, reply)) = rx.recv().await {
+            if !owner.batch((job, reply), &mut rx) {
+                return;
+            }
+        }
+    }
+
+    /// [`Inbox::run`] on a thread of its own, outside any runtime (for PostgreSQL: its client
+    /// drives a runtime of its own, and its round trips must not hold up the HTTP thread).
+    pub fn run_blocking(self, service: Service, batches: Histogram) {
+        let mut owner = Owner::new(service, batches);
+        let mut rx = self.rx;
+        while let Some(Msg::Work(job, reply)) = rx.blocking_recv() {
+            if !owner.batch((job, reply), &mut rx) {
+                return;
+            }
+        }
     }
 }
 
-/// The service and what the thread knows about the store's health.
+/// The service and what is known about the store's health.
 struct Owner {
     service: Service,
     batches: Histogram,
@@ -129,30 +156,29 @@ impl Owner {
         }
     }
 
-    fn run(&mut self, mut rx: mpsc::Receiver<Msg>) {
+    /// Answer `first` and every job waiting behind it (up to [`MAX_BATCH`]) as one batch;
+    /// whether to go on (no [`Msg::Stop`] was among them).
+    fn batch(
+        &mut self,
+        first: (Job, oneshot::Sender<Reply>),
+        rx: &mut mpsc::Receiver<Msg>,
+    ) -> bool {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        loop {
-            let mut stop = false;
-            match rx.blocking_recv() {
-                Some(Msg::Work(job, reply)) => batch.push((job, reply)),
-                Some(Msg::Stop) | None => return,
-            }
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(Msg::Work(job, reply)) => batch.push((job, reply)),
-                    Ok(Msg::Stop) => {
-                        stop = true;
-                        break;
-                    }
-                    Err(_) => break,
+        batch.push(first);
+        let mut go_on = true;
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Work(job, reply)) => batch.push((job, reply)),
+                Ok(Msg::Stop) => {
+                    go_on = false;
+                    break;
                 }
-            }
-            self.batches.observe(batch.len() as f64);
-            self.answer(&mut batch);
-            if stop {
-                return;
+                Err(_) => break,
             }
         }
+        self.batches.observe(batch.len() as f64);
+        self.answer(&mut batch);
+        go_on
     }
 
     /// Answer and empty `batch`: all from one transaction, or all failed.
@@ -258,7 +284,7 @@ impl Owner {
 
 fn parse(text: &str) -> Result<Presented<'_>, Error> {
     token::parse(text)
-        .map_err(|m| Error::internal(format!("a malformed token reached the store thread: {m}")))
+        .map_err(|m| Error::internal(format!("a malformed token reached the store: {m}")))
 }
 
 /// For a SQLite store, the file there now (device, inode), or why there is none usable.

@@ -3,7 +3,7 @@
 //!
 //! Statuses are chosen for nginx's `auth_request` first, which passes on 2xx, 401 and 403
 //! and turns anything else into a 500: a store that cannot answer is 503 there, never 200.
-//! Nothing here sees the store: requests go to the store thread ([`Desk`]). No answer, header
+//! Nothing here sees the store: requests go to the store desk ([`Desk`]). No answer, header
 //! or log line carries a token; user names in headers are percent-encoded.
 
 use std::net::IpAddr;

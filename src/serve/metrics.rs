@@ -23,7 +23,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<Labels, Counter>,
     latency: Histogram,
-    /// Observed by the store thread.
+    /// Observed by the store desk.
     pub batches: Histogram,
 }
 

@@ -1,7 +1,7 @@
 //! `tokman serve`: the HTTP front end, a second one beside the command line over the same
 //! [`Service`]. axum on tokio (hyper underneath), HTTP/1.1 with keep-alive.
 //!
-//! - [`desk`]: the store thread, sole owner of the unlocked service, answering batches of
+//! - [`desk`]: the store desk, sole owner of the unlocked service, answering batches of
 //!   requests from one transaction each (group commit);
 //! - [`http`]: the endpoints and the status each outcome gets, the request log and metrics;
 //! - [`peer`]: the peer of a connection and the client address a request is checked with;
@@ -22,6 +22,7 @@ use crate::cli::Listen;
 use crate::cmd::say;
 use tokman::error::{Error, Result};
 use tokman::service::Service;
+use tokman::store::Location;
 
 mod desk;
 mod http;
@@ -69,8 +70,10 @@ impl Options {
 }
 
 /// Serve until SIGTERM or SIGINT, then finish the requests in flight, commit their counts and
-/// return. This thread becomes the store thread (the service never leaves the thread that
-/// opened it); HTTP runs on a runtime of its own threads.
+/// return. The service never leaves this thread. A SQLite store is served from one thread: the
+/// HTTP runtime's, the store's group-committed batches running between its turns at the
+/// connections (no thread switch between a request and its answer). A PostgreSQL store is
+/// served from this thread and HTTP from another, as its client drives a runtime of its own.
 pub fn run(service: Service, options: Options) -> Result<()> {
     // Bound here, before anything runs: a bad address is said at once, as a usage error.
     let listener = match &options.listen {
@@ -90,33 +93,54 @@ pub fn run(service: Service, options: Options) -> Result<()> {
         metrics,
         log: !options.quiet,
     });
-    let http = std::thread::Builder::new()
-        .name("tokman-http".into())
-        .spawn(move || {
-            // However serving ends (even by a panic), the store thread is told to stop, after
-            // the requests already handed over.
-            struct StopDesk(desk::Desk);
-            impl Drop for StopDesk {
-                fn drop(&mut self) {
-                    self.0.stop();
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| Error::internal(format!("cannot start the runtime: {e}")))
+    };
+    let served = if matches!(service.location(), Location::Postgres(_)) {
+        // The store on this thread, outside the runtime (the PostgreSQL client drives one of
+        // its own); HTTP on a thread of its own.
+        let http = std::thread::Builder::new()
+            .name("tokman-http".into())
+            .spawn(move || {
+                // However serving ends (even by a panic), the store thread is told to stop,
+                // after the requests already handed over.
+                struct StopDesk(desk::Desk);
+                impl Drop for StopDesk {
+                    fn drop(&mut self) {
+                        self.0.stop_blocking();
+                    }
                 }
-            }
-            let _stop = StopDesk(desk);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_io()
-                .enable_time()
-                .thread_name("tokman-http")
-                .build()
-                .map_err(|e| Error::internal(format!("cannot start the runtime: {e}")))?;
-            let served = runtime.block_on(serve(app, listener));
-            runtime.shutdown_timeout(Duration::from_secs(1));
+                let _stop = StopDesk(desk);
+                let runtime = runtime()?;
+                let served = runtime.block_on(serve(app, listener));
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                served
+            })
+            .map_err(|e| Error::internal(format!("cannot start the HTTP thread: {e}")))?;
+        inbox.run_blocking(service, batches);
+        http.join()
+            .unwrap_or_else(|_| Err(Error::internal("the HTTP thread panicked")))
+    } else {
+        // One thread: the store's batches run between the runtime's turns at the connections.
+        let runtime = runtime()?;
+        let served = runtime.block_on(async move {
+            let http = async move {
+                let served = serve(app, listener).await;
+                // However serving ends, the store is told to stop, after the requests already
+                // handed over.
+                desk.stop().await;
+                served
+            };
+            let (served, ()) = tokio::join!(http, inbox.run(service, batches));
             served
-        })
-        .map_err(|e| Error::internal(format!("cannot start the HTTP thread: {e}")))?;
-    inbox.run(service, batches);
-    let served = http
-        .join()
-        .unwrap_or_else(|_| Err(Error::internal("the HTTP thread panicked")));
+        });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        served
+    };
     if let Listen::Unix(path) = &options.listen {
         let _ = std::fs::remove_file(path);
     }
