@@ -821,6 +821,61 @@ fn rekey_round_trip(b: Backend) {
     r.ok();
 }
 
+/// `settings set` and the audit filters: the store's settings change (the maximum lifetime only
+/// shorter, taken as the new ceiling), the change is an audited `settings` event, and
+/// `--event`, `--user`, `--id` and `--since` pick the same events from either backend.
+fn settings_and_audit_filters(b: Backend) {
+    if b.is_pg() && pg::cluster().is_none() {
+        return;
+    }
+    b.init();
+    let amy = b.generate("amy", &[]);
+    let ben = b.generate("ben", &[]);
+    b.run(&["revoke", &id_of(&ben), "--yes"]).ok();
+    b.run(&["settings", "set", "--max-lifetime", "30d", "--default-rate-limit", "100/min"])
+        .ok();
+    b.run(&["settings", "set", "--max-lifetime", "400d"]).code(2);
+    let r = b.run(&["settings", "--json"]);
+    r.ok();
+    let settings = r.json();
+    assert_eq!(settings["max_lifetime"], "30d", "{settings}");
+    assert_eq!(settings["default_rate_limits"][0]["limit"], 100, "{settings}");
+    b.run(&["generate", "cat", "--expires-in", "31d"]).code(2);
+    let cat = b.generate("cat", &[]);
+
+    let audit = |args: &[&str]| -> Vec<(String, Option<String>)> {
+        let mut all = vec!["audit", "--json"];
+        all.extend_from_slice(args);
+        let r = b.run(&all);
+        r.ok();
+        r.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap().to_owned(),
+                    e["user"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    };
+    let kinds = |events: &[(String, Option<String>)]| -> Vec<String> {
+        events.iter().map(|(k, _)| k.clone()).collect()
+    };
+    assert_eq!(kinds(&audit(&["--event", "settings"])), ["settings"]);
+    assert_eq!(kinds(&audit(&["--user", "ben"])), ["generate", "revoke"]);
+    assert_eq!(kinds(&audit(&["--id", &id_of(&amy)])), ["generate"]);
+    assert_eq!(
+        kinds(&audit(&["--event", "generate", "--user", "cat"])),
+        ["generate"]
+    );
+    assert_eq!(audit(&["--since", "1h"]).len(), audit(&[]).len());
+    assert!(audit(&["--since", "2099-01-01"]).is_empty());
+    assert_eq!(b.verify_code(&cat, &[]), 0);
+    b.run(&["audit", "--check"]).ok();
+}
+
 // Each scenario above, as `NAME::sqlite` and `NAME::postgres`.
 on_both_backends! {
     every_command_and_exit_code,
@@ -830,6 +885,7 @@ on_both_backends! {
     kill_9_mid_command_changes_nothing,
     copy_round_trip,
     rekey_round_trip,
+    settings_and_audit_filters,
 }
 
 // ---- 7. PostgreSQL only: what the database's operator can do with psql ----------------------
