@@ -52,7 +52,7 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --max-lifetime 'Maximum (and default) token lifetime; at most 180d'
             cand --default-rate-limit 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)'
             cand --new-key-file 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase'
-            cand --notify-command 'Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin'
+            cand --notify-command 'Run this with `sh -c` after every change (tokens, settings, keys, purge, reminders), the event as JSON on stdin'
             cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'

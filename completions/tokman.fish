@@ -54,7 +54,7 @@ complete -c tokman -n "__fish_tokman_using_subcommand init" -l prefix -d 'Token 
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l max-lifetime -d 'Maximum (and default) token lifetime; at most 180d' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limit -d 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l new-key-file -d 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin' -r
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after every change (tokens, settings, keys, purge, reminders), the event as JSON on stdin' -r
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F

@@ -319,7 +319,7 @@ pub struct InitArgs {
     /// Create a new key file (mode 0600) and unlock the store with it instead of a passphrase
     #[arg(long, value_name = "PATH")]
     pub new_key_file: Option<PathBuf>,
-    /// Run this with `sh -c` after generate, rotate, revoke, update, purge and remind, the event as JSON on stdin
+    /// Run this with `sh -c` after every change (tokens, settings, keys, purge, reminders), the event as JSON on stdin
     #[arg(long, value_name = "CMD")]
     pub notify_command: Option<String>,
     /// How long the audit log keeps events before `purge` drops them

@@ -832,14 +832,25 @@ fn settings_and_audit_filters(b: Backend) {
     let amy = b.generate("amy", &[]);
     let ben = b.generate("ben", &[]);
     b.run(&["revoke", &id_of(&ben), "--yes"]).ok();
-    b.run(&["settings", "set", "--max-lifetime", "30d", "--default-rate-limit", "100/min"])
-        .ok();
-    b.run(&["settings", "set", "--max-lifetime", "400d"]).code(2);
+    b.run(&[
+        "settings",
+        "set",
+        "--max-lifetime",
+        "30d",
+        "--default-rate-limit",
+        "100/min",
+    ])
+    .ok();
+    b.run(&["settings", "set", "--max-lifetime", "400d"])
+        .code(2);
     let r = b.run(&["settings", "--json"]);
     r.ok();
     let settings = r.json();
     assert_eq!(settings["max_lifetime"], "30d", "{settings}");
-    assert_eq!(settings["default_rate_limits"][0]["limit"], 100, "{settings}");
+    assert_eq!(
+        settings["default_rate_limits"][0]["limit"], 100,
+        "{settings}"
+    );
     b.run(&["generate", "cat", "--expires-in", "31d"]).code(2);
     let cat = b.generate("cat", &[]);
 

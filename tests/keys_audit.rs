@@ -582,6 +582,42 @@ fn notify_gets_each_event_as_json_and_never_a_secret() {
 }
 
 #[test]
+fn key_changes_run_the_notify_command_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = dir.path().join("events.jsonl");
+    let env = notify_env(&format!("cat >> '{}'", sink.display()));
+    let events = || -> Vec<Value> {
+        std::fs::read_to_string(&sink)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let second = env.path("second.key");
+    env.run(&["key", "add-file", second.to_str().unwrap()]).ok();
+    let mut c = env.bare();
+    c.args(["key", "passphrase"])
+        .env("TOKMAN_KEY_FILE", env.key.as_ref().unwrap())
+        .env("TOKMAN_NEW_PASSPHRASE", "a passphrase for the notify test");
+    Env::output(c).ok();
+    env.run(&["key", "remove", "2", "--yes"]).ok();
+    let seen = events();
+    let kinds: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["key_add", "key_passphrase", "key_remove"],
+        "{seen:?}"
+    );
+    // Each is the audit log's event, and the passphrase is in none of them.
+    let log = audit(&env);
+    for e in &seen {
+        assert!(log.contains(e), "{e} is not in the log");
+    }
+    let text = std::fs::read_to_string(&sink).unwrap();
+    assert!(!text.contains("a passphrase for the notify test"), "{text}");
+}
+
+#[test]
 fn a_failing_notify_command_warns_and_the_change_stands() {
     let env = notify_env("exit 3");
     let r = env.run(&["generate", "alice"]);

@@ -21,18 +21,20 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             // its name only once its slot has committed: a kill never leaves a key file that
             // unlocks nothing at `path`.
             let staged = key_file::stage(&path, &key)?;
-            let (slot, _) = service.add_key_file(&how, &key, label.as_deref(), now())?;
+            let (slot, entry) = service.add_key_file(&how, &key, label.as_deref(), now())?;
             staged.publish(format_args!("slot {slot}"))?;
             say(format_args!(
                 "added slot {slot}: the key file {} unlocks this store",
                 path.display()
             ));
+            super::notify::run(&mut service, &entry);
         }
         KeyCommand::Passphrase => {
             let (mut service, how) = ctx.unlock(Durability::Full)?;
             let pass = ctx.cfg.new_passphrase(ctx.prompter)?;
             let entry = service.set_passphrase(&how, &pass, now())?;
-            say(entry.event.detail.unwrap_or_default());
+            say(entry.event.detail.as_deref().unwrap_or_default());
+            super::notify::run(&mut service, &entry);
         }
         KeyCommand::List { json } => {
             let (mut service, _) = ctx.unlock_to_read()?;
@@ -58,8 +60,9 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             if !yes {
                 confirm_remove(ctx, &mut service, slot)?;
             }
-            let (info, _) = service.remove_slot(slot, now())?;
+            let (info, entry) = service.remove_slot(slot, now())?;
             say(format_args!("removed slot {slot} ({})", info.kind));
+            super::notify::run(&mut service, &entry);
         }
         KeyCommand::Rekey { new_key_file, yes } => rekey(ctx, new_key_file, yes)?,
     }
