@@ -607,6 +607,33 @@ fn check_sarif_by_hand(doc: &Value) {
 }
 
 #[test]
+fn a_file_named_twice_is_reported_once_and_an_absolute_path_is_a_file_uri() {
+    let f = Fixture::new();
+    let r = f.scan(true, &["--json", "live.txt", ".", "live.txt"]);
+    r.code(1);
+    let live: Vec<HitRow> = rows(&r.json())
+        .into_iter()
+        .filter(|h| h.0 == "live.txt")
+        .collect();
+    assert_eq!(live.len(), 1, "{}", r.stdout);
+
+    let abs = f.dir().join("live.txt");
+    let r = f.scan(true, &["--sarif", abs.to_str().unwrap()]);
+    r.code(1);
+    let doc = r.json();
+    check_sarif_by_hand(&doc);
+    let uri = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(uri, format!("file://{}", abs.display()), "{}", r.stdout);
+    if let Some(Err(why)) = validate_sarif(&r.stdout) {
+        panic!("SARIF does not validate against the schema: {why}");
+    }
+}
+
+#[test]
 fn sarif_has_what_sarif_2_1_0_requires() {
     let f = Fixture::new();
     write(

@@ -37,6 +37,8 @@ pub fn run(ctx: &Ctx<'_>, a: ScanArgs) -> Result<i32> {
     }
     let (mut hits, walked) = find(&a)?;
     hits.sort_by(|x, y| (&x.source, x.line, x.column).cmp(&(&y.source, y.line, y.column)));
+    // A file named twice (or named and also walked) is one place, reported once.
+    hits.dedup_by(|x, y| (&x.source, x.line, x.column) == (&y.source, y.line, y.column));
     for (path, why) in &walked.errors {
         warn(format_args!("cannot read {path}: {why}"));
     }
@@ -216,6 +218,18 @@ fn find(a: &ScanArgs) -> Result<(Vec<Hit>, Walked)> {
 /// A path as every output and the revoke reason give it: exact, except that anything of a
 /// token's shape in it (a file named after the token it holds) is its id and `_…`, so no
 /// output, audit event or SARIF upload holds a secret.
+/// A path as a SARIF artifact URI: a relative path stays a relative reference (resolved
+/// against where the scan ran, as code-scanning services expect), an absolute one becomes a
+/// `file://` URI; either percent-encoded.
+fn sarif_uri(source: &str) -> String {
+    let path = utf8_percent_encode(&shown_path(source), URI).to_string();
+    if source.starts_with('/') {
+        format!("file://{path}")
+    } else {
+        path
+    }
+}
+
 fn shown_path(source: &str) -> std::borrow::Cow<'_, str> {
     tokman::token::redact(source)
 }
@@ -332,7 +346,7 @@ fn sarif(found: &[Found]) -> sarif::Log<'_> {
                 locations: vec![sarif::Location {
                     physical_location: sarif::PhysicalLocation {
                         artifact_location: sarif::ArtifactLocation {
-                            uri: utf8_percent_encode(&shown_path(&f.hit.source), URI).to_string(),
+                            uri: sarif_uri(&f.hit.source),
                         },
                         region: sarif::Region {
                             start_line: f.hit.line,
