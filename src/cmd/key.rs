@@ -21,20 +21,23 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             // its name only once its slot has committed: a kill never leaves a key file that
             // unlocks nothing at `path`.
             let staged = key_file::stage(&path, &key)?;
+            let notify = super::notify::command(&mut service);
             let (slot, entry) = service.add_key_file(&how, &key, label.as_deref(), now())?;
             staged.publish(format_args!("slot {slot}"))?;
             say(format_args!(
                 "added slot {slot}: the key file {} unlocks this store",
                 path.display()
             ));
-            super::notify::run(&mut service, &entry);
+            super::notify::send(&notify, &entry);
         }
         KeyCommand::Passphrase => {
             let (mut service, how) = ctx.unlock(Durability::Full)?;
             let pass = ctx.cfg.new_passphrase(ctx.prompter)?;
+            // Read first: the passphrase's new slot replaces the one that unlocked the store.
+            let notify = super::notify::command(&mut service);
             let entry = service.set_passphrase(&how, &pass, now())?;
             say(entry.event.detail.as_deref().unwrap_or_default());
-            super::notify::run(&mut service, &entry);
+            super::notify::send(&notify, &entry);
         }
         KeyCommand::List { json } => {
             let (mut service, _) = ctx.unlock_to_read()?;
@@ -60,9 +63,11 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             if !yes {
                 confirm_remove(ctx, &mut service, slot)?;
             }
+            // Read first: the slot removed may be the one that unlocked the store.
+            let notify = super::notify::command(&mut service);
             let (info, entry) = service.remove_slot(slot, now())?;
             say(format_args!("removed slot {slot} ({})", info.kind));
-            super::notify::run(&mut service, &entry);
+            super::notify::send(&notify, &entry);
         }
         KeyCommand::Rekey { new_key_file, yes } => rekey(ctx, new_key_file, yes)?,
     }

@@ -1,5 +1,5 @@
 //! The store's `notify-command`: run with `sh -c` after generate, rotate, revoke, update,
-//! purge, remind and copy, the event as one JSON object on its stdin. It runs after the change has committed, so its
+//! purge, remind, copy, settings and key changes, the event as one JSON object on its stdin. It runs after the change has committed, so its
 //! failure is reported and never undoes anything; it never sees a secret, neither in its input
 //! nor in its environment, and it cannot make tokman wait longer than [`TIMEOUT`]:
 //! - the clock starts when the command is spawned, and its input is written from a thread of
@@ -33,22 +33,38 @@ const SCRUBBED: [&str; 4] = [
     "TOKMAN_KEY_FILE",
 ];
 
+/// Run the store's notify command, as the store says now, for `entry`.
 pub fn run(service: &mut Service, entry: &Entry) {
-    let command = match service.settings() {
-        Ok(settings) => settings.notify_command,
+    send(&command(service), entry);
+}
+
+/// The store's notify command, read before a change after which this session can no longer
+/// read it (a key change that replaces or removes the slot that unlocked it); `Err` (warned
+/// when sent) when it cannot be read.
+pub fn command(service: &mut Service) -> Result<Option<String>, String> {
+    service
+        .settings()
+        .map(|s| s.notify_command)
+        .map_err(|e| e.to_string())
+}
+
+/// Run `command` (as [`command`] read it) for `entry`.
+pub fn send(command: &Result<Option<String>, String>, entry: &Entry) {
+    let command = match command {
+        Ok(Some(command)) => command,
+        Ok(None) => return,
         Err(e) => {
             warn(format_args!("could not read the notify command: {e}"));
             return;
         }
     };
-    let Some(command) = command else { return };
     let payload = format!(
         "{}\n",
         serde_json::to_string(&crate::views::Event::new(entry)).unwrap_or_default()
     );
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(&command)
+        .arg(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
     #[cfg(unix)]
