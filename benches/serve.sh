@@ -73,6 +73,35 @@ for _ in $(seq 1 200); do [ -S "$WORK/tokman.sock" ] && break; sleep 0.05; done
 
 USER_LINE=""
 [ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
+# A front server on PORT whose /app/ is let through by an auth_request to UPSTREAM's /auth
+# (as contrib/nginx/tokman.conf does it), then proxied to the static upstream.
+front() { # PORT UPSTREAM
+    cat <<BLOCK
+    server {
+        listen 127.0.0.1:$1;
+        location = /_auth {
+            internal;
+            proxy_pass http://$2/auth;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Authorization \$http_authorization;
+            proxy_set_header X-Tokman-Scope "app:use";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+        location /app/ {
+            auth_request /_auth;
+            auth_request_set \$auth_user \$upstream_http_x_tokman_user;
+            proxy_set_header X-User \$auth_user;
+            proxy_set_header Authorization "";
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://app;
+        }
+    }
+BLOCK
+}
 cat >"$WORK/nginx.conf" <<CONF
 $USER_LINE
 worker_processes $WORKERS;
@@ -83,33 +112,15 @@ http {
     access_log off;
     client_body_temp_path $WORK/body; proxy_temp_path $WORK/proxy;
     fastcgi_temp_path $WORK/fastcgi; uwsgi_temp_path $WORK/uwsgi; scgi_temp_path $WORK/scgi;
-    upstream tokman { server 127.0.0.1:$T_PORT; keepalive 64; }
     upstream app { server 127.0.0.1:$U_PORT; keepalive 64; }
-    # (a) as contrib/nginx/tokman.conf
-    server {
-        listen 127.0.0.1:$A_PORT;
-        location = /_tokman_auth {
-            internal;
-            proxy_pass http://tokman/auth;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Authorization \$http_authorization;
-            proxy_set_header X-Tokman-Scope "app:use";
-            proxy_set_header X-Forwarded-For \$remote_addr;
-        }
-        location /app/ {
-            auth_request /_tokman_auth;
-            auth_request_set \$tokman_user \$upstream_http_x_tokman_user;
-            proxy_set_header X-User \$tokman_user;
-            proxy_set_header Authorization "";
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://app;
-        }
-    }
-    # (b) the same, with an auth location that answers 200 by itself
+    upstream tokman { server 127.0.0.1:$T_PORT; keepalive 64; }
+    upstream tokman_unix { server unix:$WORK/tokman.sock; keepalive 64; }
+    upstream static_auth { server 127.0.0.1:$S_PORT; keepalive 64; }
+    upstream static_auth_unix { server unix:$WORK/static.sock; keepalive 64; }
+    # (a) and (a~): tokman serve
+$(front "$A_PORT" tokman)
+$(front "$AU_PORT" tokman_unix)
+    # (b): an auth location that answers 200 by itself
     server {
         listen 127.0.0.1:$B_PORT;
         location = /_static_auth { internal; return 200; }
@@ -122,87 +133,13 @@ http {
             proxy_pass http://app;
         }
     }
-    # (b') as (a), the auth service an nginx server that answers 200 over HTTP
-    upstream static_auth { server 127.0.0.1:$S_PORT; keepalive 64; }
-    server {
-        listen 127.0.0.1:$H_PORT;
-        location = /_http_auth {
-            internal;
-            proxy_pass http://static_auth/auth;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Authorization \$http_authorization;
-            proxy_set_header X-Tokman-Scope "app:use";
-            proxy_set_header X-Forwarded-For \$remote_addr;
-        }
-        location /app/ {
-            auth_request /_http_auth;
-            auth_request_set \$auth_user \$upstream_http_x_tokman_user;
-            proxy_set_header X-User \$auth_user;
-            proxy_set_header Authorization "";
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://app;
-        }
-    }
+    # (b') and (b'~): an nginx server answering 200, over TCP and a Unix socket
+$(front "$H_PORT" static_auth)
+$(front "$HU_PORT" static_auth_unix)
     server {
         listen 127.0.0.1:$S_PORT;
-        location = /auth { add_header X-Tokman-User static; return 200; }
-    }
-    # (a~) and (b'~): as (a) and (b'), over Unix sockets
-    upstream tokman_unix { server unix:$WORK/tokman.sock; keepalive 64; }
-    upstream static_auth_unix { server unix:$WORK/static.sock; keepalive 64; }
-    server {
         listen unix:$WORK/static.sock;
         location = /auth { add_header X-Tokman-User static; return 200; }
-    }
-    server {
-        listen 127.0.0.1:$AU_PORT;
-        location = /_tokman_auth {
-            internal;
-            proxy_pass http://tokman_unix/auth;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Authorization \$http_authorization;
-            proxy_set_header X-Tokman-Scope "app:use";
-            proxy_set_header X-Forwarded-For \$remote_addr;
-        }
-        location /app/ {
-            auth_request /_tokman_auth;
-            auth_request_set \$tokman_user \$upstream_http_x_tokman_user;
-            proxy_set_header X-User \$tokman_user;
-            proxy_set_header Authorization "";
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://app;
-        }
-    }
-    server {
-        listen 127.0.0.1:$HU_PORT;
-        location = /_http_auth {
-            internal;
-            proxy_pass http://static_auth_unix/auth;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length "";
-            proxy_set_header Authorization \$http_authorization;
-            proxy_set_header X-Tokman-Scope "app:use";
-            proxy_set_header X-Forwarded-For \$remote_addr;
-        }
-        location /app/ {
-            auth_request /_http_auth;
-            auth_request_set \$auth_user \$upstream_http_x_tokman_user;
-            proxy_set_header X-User \$auth_user;
-            proxy_set_header Authorization "";
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_pass http://app;
-        }
     }
     # the static upstream
     server {

@@ -413,15 +413,7 @@ impl Store {
         new_file: Option<&KeyFileKey>,
         now: Timestamp,
     ) -> Result<(Unlocked, Rekeyed)> {
-        let gone = || {
-            Error::locked(
-                format!(
-                    "slot {}, which unlocked the store, was changed by another command",
-                    unlocked.slot
-                ),
-                Some("run the command again".into()),
-            )
-        };
+        let gone = || slot_changed(unlocked.slot);
         let row = self
             .slots
             .iter()
@@ -690,6 +682,14 @@ fn slots_digest(slots: &[SlotRow]) -> Hash {
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     integrity::hash_parts(&refs)
+}
+
+/// The slot that unlocked this session is not as it was (another command changed or removed it).
+fn slot_changed(slot: i64) -> Error {
+    Error::locked(
+        format!("slot {slot}, which unlocked the store, was changed by another command"),
+        Some("run the command again".into()),
+    )
 }
 
 fn new_slot_row(
@@ -1441,15 +1441,7 @@ impl Tx<'_> {
     }
 
     fn master(&self, current: &Unlock) -> Result<MasterKey> {
-        let gone = || {
-            Error::locked(
-                format!(
-                    "slot {}, which unlocked the store, was changed by another command",
-                    self.slot
-                ),
-                Some("run the command again".into()),
-            )
-        };
+        let gone = || slot_changed(self.slot);
         let row = self
             .db
             .borrow_mut()
