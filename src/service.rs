@@ -397,6 +397,19 @@ impl Service {
         &mut self,
         filter: &Filter,
         now: Timestamp,
+        f: impl FnMut(Record, Usage) -> Result<()>,
+    ) -> Result<usize> {
+        self.list_each_keeping(filter, now, LIST_KEPT, f)
+    }
+
+    /// [`Service::list_each`], keeping at most `keep` matches opened (for tests of the second
+    /// reading, which only a store of more than [`LIST_KEPT`] tokens needs otherwise).
+    #[doc(hidden)]
+    pub fn list_each_keeping(
+        &mut self,
+        filter: &Filter,
+        now: Timestamp,
+        keep: usize,
         mut f: impl FnMut(Record, Usage) -> Result<()>,
     ) -> Result<usize> {
         let tx = self.store.read(&self.unlocked)?;
@@ -405,7 +418,7 @@ impl Service {
             if matches(filter, &s, now) {
                 let key = sort_key(filter.sort, &s);
                 let (created, id) = (s.record.created_at, s.record.id.clone());
-                let kept = (order.len() < LIST_KEPT).then(|| Box::new((s.record, s.usage)));
+                let kept = (order.len() < keep).then(|| Box::new((s.record, s.usage)));
                 order.push(Listed(key, created, id, kept));
             }
             Ok(())
@@ -1036,9 +1049,10 @@ pub enum Sort {
     User,
 }
 
-/// How many matches `list` keeps opened from its scan (about 1 KiB each, so some 32 MiB at
-/// most); the rest are opened again, in order, after the sort.
-const LIST_KEPT: usize = 32_768;
+/// How many matches `list` keeps opened from its scan (about 350 bytes each, measured at
+/// 100,000 tokens: some 45 MB at most); the rest are opened again, in order, after the sort.
+/// Reading every row once made `list --json` of 100,000 tokens 0.96 s → 0.66 s.
+const LIST_KEPT: usize = 131_072;
 
 /// One match of `list`: what it sorts by, and the opened token when it was kept.
 struct Listed(Key, Timestamp, TokenId, Option<Box<(Record, Usage)>>);

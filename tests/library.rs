@@ -448,3 +448,47 @@ fn a_batch_counts_a_token_presented_many_times_exactly_once_each() {
     );
     assert_eq!(held(&mut f, &a), 7);
 }
+
+#[test]
+fn list_gives_the_same_rows_however_few_it_keeps_opened() {
+    use tokman::service::Sort;
+    let mut f = fixture(Settings::default());
+    for i in 0..40 {
+        let mut r = request(&format!("user{:02}", (i * 7) % 40));
+        r.expires_in = Some(Span::from_secs((10 + i % 5) * DAY));
+        let issued = f.service.generate(r, T0 + i).unwrap();
+        if i % 3 == 0 {
+            f.verify(issued.token.expose(), T0 + 100 + i);
+        }
+    }
+    let rows = |f: &mut Fixture, filter: &Filter, keep: usize| {
+        let mut out = Vec::new();
+        let matched = f
+            .service
+            .list_each_keeping(filter, T0 + DAY, keep, |r, u| {
+                out.push((r.id.as_str().to_owned(), r.user, u.use_count, r.expires_at));
+                Ok(())
+            })
+            .unwrap();
+        (matched, out)
+    };
+    for sort in [Sort::Created, Sort::Expires, Sort::LastUsed, Sort::User] {
+        for limit in [None, Some(5), Some(39)] {
+            let filter = Filter {
+                sort,
+                limit,
+                ..Filter::default()
+            };
+            let all = rows(&mut f, &filter, usize::MAX);
+            assert_eq!(all.0, 40);
+            assert_eq!(all.1.len(), limit.unwrap_or(40));
+            for keep in [0, 1, 7, 39] {
+                assert_eq!(
+                    rows(&mut f, &filter, keep),
+                    all,
+                    "{sort:?} {limit:?} keep {keep}"
+                );
+            }
+        }
+    }
+}
