@@ -49,8 +49,13 @@ pub fn apply(current: &Settings, change: &Change) -> Result<(Settings, Vec<Strin
         }
     }
     if let Some(limits) = &change.default_rate_limits {
-        let mut limits = limits.clone();
-        limits.dedup();
+        // Each limit once, where it was first given.
+        let mut limits: Vec<_> = Vec::with_capacity(limits.len());
+        for l in change.default_rate_limits.iter().flatten() {
+            if !limits.contains(l) {
+                limits.push(*l);
+            }
+        }
         if limits != current.default_rate_limits {
             changed.push(format!(
                 "default_rate_limits {} → {}",

@@ -266,10 +266,15 @@ impl Store {
             ));
         }
         let db = self.engine.begin(mode)?;
-        Tx::load(
+        let opened_with = self
+            .slots
+            .iter()
+            .find(|s| s.slot == unlocked.slot)
+            .map(|s| s.wrapped.as_slice());
+        Tx::load_opened_with(
             db,
             &unlocked.keys,
-            unlocked.slot,
+            (unlocked.slot, opened_with),
             &self.store_id,
             &self.prefix,
             Some(&self.touched_at),
@@ -413,32 +418,35 @@ impl Store {
         new_file: Option<&KeyFileKey>,
         now: Timestamp,
     ) -> Result<(Unlocked, Rekeyed)> {
-        let gone = || slot_changed(unlocked.slot);
-        let row = self
+        let version = self.engine.version();
+        if version < SCHEMA_VERSION {
+            return Err(Error::internal("rekey of a store that was not upgraded"));
+        }
+        let opened_with = self
             .slots
             .iter()
             .find(|s| s.slot == unlocked.slot)
-            .ok_or_else(gone)?;
-        let old_master = unwrap_slot(&self.store_id, row, how)?.ok_or_else(gone)?;
+            .map(|s| s.wrapped.as_slice());
+        let db = self.engine.begin(Mode::Write)?;
+        let tx = Tx::load_opened_with(
+            db,
+            &unlocked.keys,
+            (unlocked.slot, opened_with),
+            &self.store_id,
+            &self.prefix,
+            None,
+        )?;
+        // The unlocking slot as it is now, inside the transaction: another command may have
+        // changed or removed it since the store was opened (exit 11, run it again).
+        let row = tx.unlocking_row()?;
+        let old_master =
+            unwrap_slot(&self.store_id, &row, how)?.ok_or_else(|| slot_changed(unlocked.slot))?;
         // A passphrase slot keeps its Argon2 cost when it is wrapped again.
         let cost = crate::key_file::slot_kdf_params(row.slot, row.kdf.as_deref())?
             .unwrap_or(KdfParams::DEFAULT);
         let new_master = old_master.rekeyed();
         drop(old_master);
         let new_keys = new_master.derive();
-        let version = self.engine.version();
-        if version < SCHEMA_VERSION {
-            return Err(Error::internal("rekey of a store that was not upgraded"));
-        }
-        let db = self.engine.begin(Mode::Write)?;
-        let tx = Tx::load(
-            db,
-            &unlocked.keys,
-            unlocked.slot,
-            &self.store_id,
-            &self.prefix,
-            None,
-        )?;
         tx.check_chain()?;
         tx.check_state()?;
         let (mut db, done) = tx.reseal(&new_keys, &new_master, (how, cost), new_file, now)?;
@@ -458,12 +466,14 @@ impl Store {
         t.touch_slot(now)?;
         t.commit()?;
         self.rekeyed = true;
-        // Committed: what follows cannot undo it, and its failure is only reported.
+        // Committed: nothing that follows may fail the command (the new keys are the only
+        // ones that work now); the compaction's result is reported, and slots that cannot be
+        // read again are read when next needed.
         let scrubbed = self.engine.scrub().unwrap_or(false);
-        self.slots = {
-            let mut r = self.engine.begin(Mode::Read)?;
-            r.slots()?
-        };
+        let reread = self.engine.begin(Mode::Read).and_then(|mut r| r.slots());
+        if let Ok(rows) = reread {
+            self.slots = rows;
+        }
         Ok((
             Unlocked {
                 keys: new_keys,
@@ -809,9 +819,24 @@ impl<'a> Tx<'a> {
     /// Begin work on a store: open its root and check what it covers that is cheap to check on
     /// every command (the prefix, every slot, the settings, that the audit log ends at its head).
     fn load(
-        mut db: Box<dyn Txn + 'a>,
+        db: Box<dyn Txn + 'a>,
         keys: &'a Keys,
         slot: i64,
+        store_id: &'a [u8],
+        prefix: &Prefix,
+        touched_at: Option<&'a Cell<Option<Timestamp>>>,
+    ) -> Result<Tx<'a>> {
+        Tx::load_opened_with(db, keys, (slot, None), store_id, prefix, touched_at)
+    }
+
+    /// [`Tx::load`] for a session that unlocked the store through `slot` as it was then
+    /// (`opened_with`: its wrapped key): a root that no longer opens with the session's keys
+    /// because that slot changed since (another process's `key rekey`) is that, exit 11 and
+    /// "run it again", not a tampered store.
+    fn load_opened_with(
+        mut db: Box<dyn Txn + 'a>,
+        keys: &'a Keys,
+        (slot, opened_with): (i64, Option<&[u8]>),
         store_id: &'a [u8],
         prefix: &Prefix,
         touched_at: Option<&'a Cell<Option<Timestamp>>>,
@@ -822,12 +847,27 @@ impl<'a> Tx<'a> {
             root: sealed_root,
             ..
         } = db.meta()?.ok_or_else(|| tampered("the store's metadata"))?;
-        let root: Root = open_json(
+        let root: Root = match open_json(
             keys,
             &root_ad(store_id),
             &sealed_root,
             "the store's integrity root",
-        )?;
+        ) {
+            Ok(root) => root,
+            Err(e) => {
+                if let Some(was) = opened_with {
+                    let now = db.slots()?;
+                    if now
+                        .iter()
+                        .find(|s| s.slot == slot)
+                        .is_none_or(|s| s.wrapped != was)
+                    {
+                        return Err(slot_changed(slot));
+                    }
+                }
+                return Err(e);
+            }
+        };
         if root.prefix != meta_prefix || root.prefix != prefix.as_str() {
             return Err(tampered("the store's prefix"));
         }
@@ -1441,15 +1481,18 @@ impl Tx<'_> {
     }
 
     fn master(&self, current: &Unlock) -> Result<MasterKey> {
-        let gone = || slot_changed(self.slot);
-        let row = self
-            .db
+        let row = self.unlocking_row()?;
+        unwrap_slot(self.store_id, &row, current)?.ok_or_else(|| slot_changed(self.slot))
+    }
+
+    /// The row of the slot that unlocked this session, as it is in this transaction.
+    fn unlocking_row(&self) -> Result<SlotRow> {
+        self.db
             .borrow_mut()
             .slots()?
             .into_iter()
             .find(|s| s.slot == self.slot)
-            .ok_or_else(gone)?;
-        unwrap_slot(self.store_id, &row, current)?.ok_or_else(gone)
+            .ok_or_else(|| slot_changed(self.slot))
     }
 
     /// Remove a slot; the last one never goes (the store would be locked for good).

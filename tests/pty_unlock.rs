@@ -274,3 +274,51 @@ fn key_rekey_on_a_terminal_names_the_slots_it_removes_and_asks_first() {
         .assert()
         .code(11);
 }
+
+/// A command that opened the store before another process rekeyed it is told to run again
+/// (exit 11), not that the store was tampered with, and changes nothing.
+#[test]
+fn a_rekey_by_another_process_while_a_command_waits_is_a_reason_to_run_it_again() {
+    let _serial = serial();
+    let env = Env::new();
+    let key = env.key.clone().unwrap();
+    let key = key.to_str().unwrap();
+    let token = env.generate("alice", &[]);
+    let second = env.path("second.key");
+    env.run(&["key", "add-file", second.to_str().unwrap()]).ok();
+
+    // revoke at its question; meanwhile the master key is replaced.
+    let mut tty = Tty::spawn(
+        &env,
+        &["revoke", &Env::id_of(&token)],
+        &[("TOKMAN_KEY_FILE", key)],
+    );
+    tty.expect("cannot be undone");
+    env.run(&["key", "rekey", "--yes"]).ok();
+    tty.answer("y");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 11, "{transcript}");
+    assert!(transcript.contains("run the command again"), "{transcript}");
+    assert!(!transcript.contains("integrity"), "{transcript}");
+    env.verify(&token, &[]).ok();
+
+    // rekey at its question, unlocked by slot 3; meanwhile slot 3 is removed.
+    let third = env.path("third.key");
+    env.run(&["key", "add-file", third.to_str().unwrap()]).ok();
+    let mut tty = Tty::spawn(
+        &env,
+        &["key", "rekey"],
+        &[("TOKMAN_KEY_FILE", third.to_str().unwrap())],
+    );
+    tty.expect("unlock this store?");
+    env.run(&["key", "remove", "3", "--yes"]).ok();
+    tty.answer("y");
+    let (code, transcript) = tty.finish();
+    assert_eq!(code, 11, "{transcript}");
+    assert!(
+        transcript.contains("slot 3, which unlocked the store, was removed by another command"),
+        "{transcript}"
+    );
+    env.verify(&token, &[]).ok();
+    env.run(&["audit", "--check"]).ok();
+}

@@ -231,3 +231,23 @@ fn a_change_is_audited_and_notified_and_the_same_values_change_nothing() {
     assert_eq!(r.json()["rate_limits"], json!([]));
     env.run(&["audit", "--check"]).ok();
 }
+
+#[test]
+fn a_default_rate_limit_given_twice_is_kept_once_where_first_given() {
+    let env = Env::new();
+    env.run(&[
+        "settings",
+        "set",
+        "--default-rate-limit",
+        "60/min",
+        "--default-rate-limit",
+        "1/s",
+        "--default-rate-limit",
+        "60/min",
+    ])
+    .ok();
+    assert_eq!(
+        settings(&env)["default_rate_limits"],
+        json!([{"limit": 60, "per": "min"}, {"limit": 1, "per": "s"}])
+    );
+}

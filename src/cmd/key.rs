@@ -23,12 +23,15 @@ pub fn run(ctx: &Ctx<'_>, cmd: KeyCommand) -> Result<i32> {
             let staged = key_file::stage(&path, &key)?;
             let notify = super::notify::command(&mut service);
             let (slot, entry) = service.add_key_file(&how, &key, label.as_deref(), now())?;
-            staged.publish(format_args!("slot {slot}"))?;
+            // Committed: the event is notified even when the key file cannot get its name (the
+            // error then says where the key was kept).
+            let published = staged.publish(format_args!("slot {slot}"));
+            super::notify::send(&notify, &entry);
+            published?;
             say(format_args!(
                 "added slot {slot}: the key file {} unlocks this store",
                 path.display()
             ));
-            super::notify::send(&notify, &entry);
         }
         KeyCommand::Passphrase => {
             let (mut service, how) = ctx.unlock(Durability::Full)?;
@@ -124,9 +127,14 @@ fn rekey(ctx: &Ctx<'_>, new_key_file: Option<std::path::PathBuf>, yes: bool) -> 
         _ => None,
     };
     let done = service.rekey(&how, key.as_ref(), now())?;
-    if let (Some(staged), Some(slot)) = (staged, done.added) {
-        staged.publish(format_args!("slot {slot} of the rekeyed store"))?;
-    }
+    // Committed: whatever follows, the summary is said and the event notified; a key file that
+    // could not get its name is reported last (its message says where the key was kept).
+    let published = match (staged, done.added) {
+        (Some(staged), Some(slot)) => {
+            staged.publish(format_args!("slot {slot} of the rekeyed store"))
+        }
+        _ => Ok(()),
+    };
     say(format_args!(
         "replaced the master key: {} token{} and {} audit event{} sealed again, every token still verifies",
         done.tokens,
@@ -144,7 +152,7 @@ fn rekey(ctx: &Ctx<'_>, new_key_file: Option<std::path::PathBuf>, yes: bool) -> 
             removed.slot, removed.kind
         ));
     }
-    if let (Some(slot), Some(path)) = (done.added, &new_key_file) {
+    if let (Some(slot), Some(path), Ok(())) = (done.added, &new_key_file, &published) {
         say(format_args!(
             "added slot {slot}: the key file {} unlocks this store",
             path.display()
@@ -159,7 +167,7 @@ fn rekey(ctx: &Ctx<'_>, new_key_file: Option<std::path::PathBuf>, yes: bool) -> 
         "note: a copy of the store made before (a backup) still opens with the old keys; the audit heads noted before stay valid",
     );
     super::notify::run(&mut service, &done.entry);
-    Ok(())
+    published
 }
 
 /// Ask before a rekey, naming the slots it removes.
