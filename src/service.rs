@@ -901,10 +901,13 @@ fn verify_in(
     let Some(stored) = tx.token(presented.id())? else {
         return Ok(unknown());
     };
-    let (verdict, usage) = judge(tx, &stored, presented, check, now)?;
+    let (mut verdict, usage) = judge(tx, &stored, presented, check, now)?;
     if let Some(usage) = usage {
         tx.set_usage(&stored.record.id, &usage)?;
         tx.touch_slot(now)?;
+    }
+    if verdict.outcome != Outcome::Invalid {
+        verdict.record = Some(stored.record);
     }
     Ok(verdict)
 }
@@ -926,13 +929,12 @@ struct Seen {
 
 impl Seen {
     fn entry(&mut self, tx: &Tx<'_>, id: &TokenId) -> Result<Option<&mut (Stored, bool)>> {
-        let slot = match self.tokens.entry(id.as_str().to_owned()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(tx.token(id)?.map(|s| (s, false)))
-            }
-        };
-        Ok(slot.as_mut())
+        // The id is copied only the first time the batch meets it.
+        if !self.tokens.contains_key(id.as_str()) {
+            let found = tx.token(id)?.map(|s| (s, false));
+            self.tokens.insert(id.as_str().to_owned(), found);
+        }
+        Ok(self.tokens.get_mut(id.as_str()).and_then(Option::as_mut))
     }
 
     fn token(&mut self, tx: &Tx<'_>, id: &TokenId) -> Result<Option<&Stored>> {
@@ -950,7 +952,10 @@ impl Seen {
         let Some((stored, counted)) = self.entry(tx, presented.id())? else {
             return Ok(unknown());
         };
-        let (verdict, usage) = judge(tx, stored, presented, check, now)?;
+        let (mut verdict, usage) = judge(tx, stored, presented, check, now)?;
+        if verdict.outcome != Outcome::Invalid {
+            verdict.record = Some(stored.record.clone());
+        }
         if let Some(usage) = usage {
             stored.usage = usage;
             *counted = true;
@@ -973,7 +978,9 @@ impl Seen {
 }
 
 /// The answer for a token found in the store: the secret checked, the decision made, and a
-/// refusal recorded; the usage to write back when the use is counted.
+/// refusal recorded; the usage to write back when the use is counted. The verdict's record is
+/// left for the caller to fill in when the outcome is not `Invalid` (only a wrong secret is:
+/// [`lifecycle::decide`] never answers it), so a single verify moves it instead of copying.
 fn judge(
     tx: &mut Tx<'_>,
     stored: &Stored,
@@ -1013,7 +1020,8 @@ fn judge(
     let verdict = Verdict {
         outcome,
         reason,
-        record: Some(stored.record.clone()),
+        // The caller's to fill in: moved on a single verify, copied from a batch's token.
+        record: None,
         retry_at,
         missing,
         uses_left,
