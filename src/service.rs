@@ -51,6 +51,14 @@ impl Service {
         Service { store, unlocked }
     }
 
+    /// Close the store for a process that exits right after: the keys are wiped as on any
+    /// drop, and what only frees memory is left to the exit (a `verify`'s last step).
+    pub fn close_before_exit(self) {
+        let Service { store, unlocked } = self;
+        drop(unlocked);
+        store.close_before_exit();
+    }
+
     /// Where the store is.
     pub fn location(&self) -> &Location {
         self.store.location()

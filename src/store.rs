@@ -71,8 +71,8 @@ pub struct Store {
     location: Location,
     prefix: Prefix,
     store_id: Vec<u8>,
-    /// When this process last wrote its slot's `last_used_at`: `verify --stream` then skips the
-    /// no-op update for the rest of that minute.
+    /// When this process last wrote its slot's `last_used_at`, or read it in a transaction:
+    /// `verify` and `verify --stream` then skip the no-op update for the rest of that minute.
     touched_at: Cell<Option<Timestamp>>,
     /// The slots as read when the store was opened, to unlock it.
     slots: Vec<SlotRow>,
@@ -174,6 +174,12 @@ impl Store {
             Location::Sqlite(path) => sqlite::Sqlite::create(path, fill),
             Location::Postgres(target) => postgres::Postgres::create(target, fill),
         }
+    }
+
+    /// Close the store for a process that exits right after (see
+    /// [`Engine::close_before_exit`]).
+    pub fn close_before_exit(self) {
+        self.engine.close_before_exit();
     }
 
     /// Whether the store was made by an older tokman and waits for [`Store::upgrade`].
@@ -880,6 +886,18 @@ impl<'a> Tx<'a> {
         if hash_from_hex(&root.slots, "the store's integrity root")? != slots_digest(&slots) {
             return Err(tampered("the store's unlock slots"));
         }
+        // When the slot was last used, as this transaction reads it: `touch_slot` then skips
+        // the update that would change nothing (a `verify` within a minute of the last).
+        if let Some(cell) = touched_at
+            && cell.get().is_none()
+        {
+            cell.set(
+                slots
+                    .iter()
+                    .find(|s| s.slot == slot)
+                    .and_then(|s| s.last_used_at),
+            );
+        }
         // slot 0: a store being made, before its first slot exists.
         if slot != 0 && !slots.iter().any(|s| s.slot == slot) {
             return Err(Error::locked(
@@ -1043,7 +1061,8 @@ impl Tx<'_> {
     /// Note that the unlocking slot was used; written at most once a minute to keep `verify`
     /// from rewriting the slot table on every call. Not covered by the root.
     pub fn touch_slot(&self, now: Timestamp) -> Result<()> {
-        // Written by this process less than a minute ago: the update below would change nothing.
+        // Written less than a minute ago (by this process, or as read at the transaction's
+        // start): the update below would change nothing.
         if let Some(t) = self.touched_at.and_then(Cell::get)
             && t <= now
             && t >= now - 60

@@ -44,9 +44,11 @@ pub fn run(ctx: &Ctx<'_>, a: VerifyArgs) -> Result<i32> {
     let verdict = match parsed {
         Err(m) => Verdict::malformed(m.0),
         Ok(presented) => {
-            let checked = ctx
-                .unlock(Durability::Normal)
-                .and_then(|(mut service, _)| service.verify(&presented, &check, now()));
+            let checked = ctx.unlock(Durability::Normal).and_then(|(mut service, _)| {
+                let verdict = service.verify(&presented, &check, now());
+                service.close_before_exit();
+                verdict
+            });
             match checked {
                 Ok(verdict) => verdict,
                 // A script asked for a document: it gets one, with the error's exit code.

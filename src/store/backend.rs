@@ -101,6 +101,9 @@ pub trait Engine {
     ) -> Result<Option<Upgrading<'_>>> {
         Ok(None)
     }
+    /// Close the database for a process that exits right after: what closing must do on disk
+    /// is done, and what only frees memory may be left to the exit.
+    fn close_before_exit(self: Box<Self>) {}
 }
 
 /// One transaction. Every method is a statement or two; none decides anything.
