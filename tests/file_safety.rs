@@ -246,3 +246,26 @@ fn a_store_path_that_is_a_symlink_is_followed_and_both_directories_checked() {
     chmod(&real_dir, 0o700);
     env.verify(&alice, &[]).ok();
 }
+
+/// `verify` leaves its -wal for the next one (README, "On disk"), but never lets it grow without
+/// bound: once it has grown past 256 KiB, the `verify` that closes folds it into the store file.
+/// 150 verifies write several times that bound, and every one of them counts.
+#[test]
+fn verifies_keep_their_wal_short_and_every_use_counted() {
+    let env = Env::new();
+    let token = env.generate("wal-user", &[]);
+    let wal = side(&env, "-wal");
+    let mut largest = 0;
+    for _ in 0..150 {
+        env.verify(&token, &["--quiet"]).code(0);
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    assert!(largest > 0, "verify keeps its -wal for the next one");
+    assert!(
+        largest <= 320 * 1024,
+        "the -wal reached {largest} bytes: verify must fold it past 256 KiB"
+    );
+    let r = env.run(&["inspect", &Env::id_of(&token), "--json"]);
+    r.ok();
+    assert_eq!(r.json()["use_count"], 150, "every verify counted");
+}
