@@ -383,3 +383,27 @@ fn an_expired_token_says_when_it_expired() {
         "{reason}"
     );
 }
+
+#[test]
+fn list_json_is_the_array_of_what_inspect_json_prints() {
+    let env = Env::new();
+    let r = env.run(&["list", "--json"]);
+    r.ok();
+    assert_eq!(r.stdout, "[]\n");
+    let ids: Vec<String> = ["ann", "ben", "cy"]
+        .iter()
+        .map(|u| Env::id_of(&env.generate(u, &["--scope", "read"])))
+        .collect();
+    let r = env.run(&["list", "--json", "--sort", "user"]);
+    r.ok();
+    // Each element is, one level deeper, the document `inspect --json` prints for that token.
+    let inspected: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let r = env.run(&["inspect", id, "--json"]);
+            r.ok();
+            r.stdout.trim_end().replace('\n', "\n  ")
+        })
+        .collect();
+    assert_eq!(r.stdout, format!("[\n  {}\n]\n", inspected.join(",\n  ")));
+}

@@ -70,17 +70,21 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
 /// whole array at once gives: memory stays flat however many tokens there are. How many were
 /// written, and how many matched.
 fn json(service: &mut Service, filter: &Filter, now: Timestamp) -> Result<(usize, usize)> {
-    let mut o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    use serde::ser::{SerializeSeq, Serializer as _};
+    let o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let mut ser = serde_json::Serializer::pretty(o);
+    // serde_json hands back a write error wrapped; unwrapped, it is reported as one.
+    let mut seq = ser.serialize_seq(None).map_err(io::Error::from)?;
     let mut shown = 0;
     let matched = service.list_each(filter, now, |r, u| {
-        let doc = serde_json::to_string_pretty(&crate::views::TokenRecord::new(&r, Some(&u), now))?;
-        o.write_all(if shown == 0 { b"[\n  " } else { b",\n  " })?;
+        seq.serialize_element(&crate::views::TokenRecord::new(&r, Some(&u), now))
+            .map_err(io::Error::from)?;
         shown += 1;
-        // One level deeper: every line of the document indented by two more spaces.
-        o.write_all(doc.replace('\n', "\n  ").as_bytes())?;
         Ok(())
     })?;
-    o.write_all(if shown == 0 { b"[]\n" } else { b"\n]\n" })?;
+    seq.end().map_err(io::Error::from)?;
+    let mut o = ser.into_inner();
+    o.write_all(b"\n")?;
     o.flush()?;
     Ok((shown, matched))
 }
