@@ -157,9 +157,6 @@ _tokman() {
             tokman__subcmd__help__subcmd__key,remove)
                 cmd="tokman__subcmd__help__subcmd__key__subcmd__remove"
                 ;;
-            tokman__subcmd__help__subcmd__settings,set)
-                cmd="tokman__subcmd__help__subcmd__settings__subcmd__set"
-                ;;
             tokman__subcmd__key,add-file)
                 cmd="tokman__subcmd__key__subcmd__add__subcmd__file"
                 ;;
@@ -241,12 +238,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__audit)
-            opts="-h -V --since --event --user --id --json --check --expect-head --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --since --event --user --id --json --check --expect-head --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --since)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -277,18 +286,6 @@ _tokman() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -351,19 +348,12 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__copy)
-            opts="-y -h -V --to --yes --store --key-file --passphrase-file --help --version"
+            opts="-y -h -V --store --key-file --passphrase-file --to --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --to)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -376,6 +366,13 @@ _tokman() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --to)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -384,12 +381,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__generate)
-            opts="-h -V --name --description --scope --expires-in --rate-limit --no-rate-limit --allow-ip --allow-origin --max-uses --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --name --description --scope --expires-in --rate-limit --no-rate-limit --allow-ip --allow-origin --max-uses --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -444,18 +453,6 @@ _tokman() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -788,22 +785,8 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__help__subcmd__settings)
-            opts="set"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        tokman__subcmd__help__subcmd__settings__subcmd__set)
             opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -858,7 +841,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__info)
-            opts="-h -V --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -884,12 +867,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__init)
-            opts="-h -V --prefix --max-lifetime --default-rate-limit --new-key-file --notify-command --audit-retention --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --prefix --max-lifetime --default-rate-limit --new-key-file --notify-command --audit-retention --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --prefix)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -926,18 +921,6 @@ _tokman() {
                     fi
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -946,7 +929,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__inspect)
-            opts="-h -V --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1237,12 +1220,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__list)
-            opts="-h -V --user --status --expiring-within --unused-for --sort --limit --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --user --status --expiring-within --unused-for --sort --limit --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --user)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -1279,18 +1274,6 @@ _tokman() {
                     fi
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1299,7 +1282,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__purge)
-            opts="-q -h -V --revoked --dry-run --quiet --json --store --key-file --passphrase-file --help --version"
+            opts="-q -h -V --store --key-file --passphrase-file --revoked --dry-run --quiet --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1325,19 +1308,12 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__remind)
-            opts="-h -V --within --json --store --key-file --passphrase-file --help --version"
+            opts="-h -V --store --key-file --passphrase-file --within --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --within)
-                    COMPREPLY=("${cur}")
-                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-                        compopt -o nospace
-                    fi
-                    return 0
-                    ;;
                 --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1350,6 +1326,13 @@ _tokman() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --within)
+                    COMPREPLY=("${cur}")
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o nospace
+                    fi
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1358,12 +1341,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__revoke)
-            opts="-y -h -V --user --reason --yes --json --store --key-file --passphrase-file --help --version"
+            opts="-y -h -V --store --key-file --passphrase-file --user --reason --yes --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --user)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -1376,18 +1371,6 @@ _tokman() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1508,7 +1491,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__scan)
-            opts="-y -h -V --staged --json --sarif --revoke --yes --store --key-file --passphrase-file --help --version"
+            opts="-y -h -V --store --key-file --passphrase-file --staged --json --sarif --revoke --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1534,12 +1517,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__serve)
-            opts="-q -h -V --listen --trusted-proxy --socket-group --limited-status --quiet --store --key-file --passphrase-file --help --version"
+            opts="-q -h -V --store --key-file --passphrase-file --listen --trusted-proxy --socket-group --limited-status --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --listen)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -1565,18 +1560,6 @@ _tokman() {
                     COMPREPLY=($(compgen -W "403 429" -- "${cur}"))
                     return 0
                     ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1585,7 +1568,7 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__settings)
-            opts="-h -V --json --store --key-file --passphrase-file --help --version set help"
+            opts="-h -V --store --key-file --passphrase-file --json --help --version set help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1807,12 +1790,24 @@ _tokman() {
             return 0
             ;;
         tokman__subcmd__verify)
-            opts="-q -h -V --scope --ip --origin --user --quiet --json --stream --store --key-file --passphrase-file --help --version"
+            opts="-q -h -V --store --key-file --passphrase-file --scope --ip --origin --user --quiet --json --stream --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --scope)
                     COMPREPLY=("${cur}")
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
@@ -1839,18 +1834,6 @@ _tokman() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o nospace
                     fi
-                    return 0
-                    ;;
-                --store)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --key-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --passphrase-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -48,21 +48,24 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tokman;init'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --prefix 'Token prefix: a lower-case letter, then up to 15 lower-case letters or digits'
             cand --max-lifetime 'Maximum (and default) token lifetime; at most 180d'
             cand --default-rate-limit 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)'
             cand --new-key-file 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase'
             cand --notify-command 'Run this with `sh -c` after every change (tokens, settings, keys, purge, reminders), the event as JSON on stdin'
             cand --audit-retention 'How long the audit log keeps events before `purge` drops them'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tokman;generate'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --name 'A short name for the token'
             cand --description 'What the token is for'
             cand --scope 'Grant a scope, like posts:read or posts:* (repeatable)'
@@ -71,9 +74,6 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --allow-ip 'Accept the token only from this address or CIDR (repeatable)'
             cand --allow-origin 'Accept the token only from this origin, scheme://host[:port] (repeatable)'
             cand --max-uses 'Accept at most N valid verifies in the token''s life (1: a one-time token)'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --no-rate-limit 'No rate limit, even if the store has default limits'
             cand --json 'Print the token record plus "token" as JSON'
             cand -h 'Print help'
@@ -82,15 +82,15 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;list'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --user 'Only this user''s tokens'
             cand --status 'Only tokens with this status'
             cand --expiring-within 'Only active tokens that expire within this time'
             cand --unused-for 'Only tokens never used, or last used longer ago than this'
             cand --sort 'The order to show them in; ties go by creation time, then id'
             cand --limit 'Show only the first N tokens, in the --sort order'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print an array of token records as JSON'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -108,11 +108,11 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;revoke'= {
-            cand --user 'Revoke this user''s active token'
-            cand --reason 'Why, for the record'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --user 'Revoke this user''s active token'
+            cand --reason 'Why, for the record'
             cand -y 'Do not ask to confirm (required without a terminal)'
             cand --yes 'Do not ask to confirm (required without a terminal)'
             cand --json 'Print the revoked token''s record as JSON (an array of records for several ids)'
@@ -175,13 +175,13 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;verify'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --scope 'Require this scope (repeatable; all are required)'
             cand --ip 'The caller''s address, checked against the token''s IP allow-list'
             cand --origin 'The caller''s origin, checked against the token''s origin allow-list'
             cand --user 'Require the token to belong to this user'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -q 'Print nothing; the exit code says it all'
             cand --quiet 'Print nothing; the exit code says it all'
             cand --json 'Print one JSON document, whatever the outcome'
@@ -206,10 +206,10 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;remind'= {
-            cand --within 'Remind this long before expiry (repeatable; default 7d and 1d)'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --within 'Remind this long before expiry (repeatable; default 7d and 1d)'
             cand --json 'Print the reminders as an array of audit events in JSON'
             cand -h 'Print help'
             cand --help 'Print help'
@@ -217,14 +217,14 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;audit'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --since 'Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an RFC 3339 time'
             cand --event 'Only events of this kind (repeatable: any of them)'
             cand --user 'Only events about this user'
             cand --id 'Only events about this token id'
             cand --expect-head 'With --check: fail (exit 12) unless this head, noted earlier, is the log''s head or an earlier head of it'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --json 'Print the events as a JSON array'
             cand --check 'Verify the log is intact and print its head (64 hex digits)'
             cand -h 'Print help'
@@ -287,10 +287,10 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;copy'= {
-            cand --to 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet'
             cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
             cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
             cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
+            cand --to 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet'
             cand -y 'Copy without asking (on a terminal, copy asks first)'
             cand --yes 'Copy without asking (on a terminal, copy asks first)'
             cand -h 'Print help'
@@ -314,13 +314,13 @@ set edit:completion:arg-completer[tokman] = {|@words|
             cand --version 'Print version'
         }
         &'tokman;serve'= {
+            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
+            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
+            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand --listen 'Listen on ADDR:PORT (port 0 picks a free one), or on a Unix socket with unix:PATH (mode 0600, or 0660 with --socket-group)'
             cand --trusted-proxy 'Take the client address from X-Forwarded-For or X-Real-IP when the peer is in this network (repeatable; a bare address is one host)'
             cand --socket-group 'Give the Unix socket to this group, mode 0660 (the proxy''s group)'
             cand --limited-status 'The status for a rate-limited token: 403 (what nginx auth_request accepts) or 429'
-            cand --store 'The store: a SQLite file''s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]'
-            cand --key-file 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable'
-            cand --passphrase-file 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable'
             cand -q 'No request log on stderr'
             cand --quiet 'No request log on stderr'
             cand -h 'Print help'
@@ -479,9 +479,6 @@ set edit:completion:arg-completer[tokman] = {|@words|
         &'tokman;help;audit'= {
         }
         &'tokman;help;settings'= {
-            cand set 'Change settings; the maximum token lifetime can only be shortened'
-        }
-        &'tokman;help;settings;set'= {
         }
         &'tokman;help;info'= {
         }

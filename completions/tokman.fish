@@ -50,17 +50,20 @@ complete -c tokman -n "__fish_tokman_needs_command" -f -a "key" -d 'Manage the w
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c tokman -n "__fish_tokman_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand init" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l prefix -d 'Token prefix: a lower-case letter, then up to 15 lower-case letters or digits' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l max-lifetime -d 'Maximum (and default) token lifetime; at most 180d' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l default-rate-limit -d 'Rate limit for tokens generated without --rate-limit or --no-rate-limit (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l new-key-file -d 'Create a new key file (mode 0600) and unlock the store with it instead of a passphrase' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l notify-command -d 'Run this with `sh -c` after every change (tokens, settings, keys, purge, reminders), the event as JSON on stdin' -r
 complete -c tokman -n "__fish_tokman_using_subcommand init" -l audit-retention -d 'How long the audit log keeps events before `purge` drops them' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand init" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand init" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand init" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand generate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l name -d 'A short name for the token' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l description -d 'What the token is for' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l scope -d 'Grant a scope, like posts:read or posts:* (repeatable)' -r -f
@@ -69,13 +72,13 @@ complete -c tokman -n "__fish_tokman_using_subcommand generate" -l rate-limit -d
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-ip -d 'Accept the token only from this address or CIDR (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l allow-origin -d 'Accept the token only from this origin, scheme://host[:port] (repeatable)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l max-uses -d 'Accept at most N valid verifies in the token\'s life (1: a one-time token)' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand generate" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l no-rate-limit -d 'No rate limit, even if the store has default limits'
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -l json -d 'Print the token record plus "token" as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand list" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l user -d 'Only this user\'s tokens' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l status -d 'Only tokens with this status' -r -f -a "active\t''
 rotating\t'Rotated, still valid until its grace ends'
@@ -89,9 +92,6 @@ expires\t'Soonest expiry first'
 last-used\t'Most recently used first, never used last'
 user\t'By user name, ignoring case'"
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l limit -d 'Show only the first N tokens, in the --sort order' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand list" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand list" -l json -d 'Print an array of token records as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tokman -n "__fish_tokman_using_subcommand list" -s V -l version -d 'Print version'
@@ -101,11 +101,11 @@ complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l passphrase-fil
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -l json -d 'Print the token record as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l user -d 'Revoke this user\'s active token' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l reason -d 'Why, for the record' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l user -d 'Revoke this user\'s active token' -r -f
+complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l reason -d 'Why, for the record' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s y -l yes -d 'Do not ask to confirm (required without a terminal)'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -l json -d 'Print the revoked token\'s record as JSON (an array of records for several ids)'
 complete -c tokman -n "__fish_tokman_using_subcommand revoke" -s h -l help -d 'Print help'
@@ -153,13 +153,13 @@ complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s y -l yes -d 'Do
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -l json -d 'Print the new token\'s record plus "token" as JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand rotate" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l scope -d 'Require this scope (repeatable; all are required)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l ip -d 'The caller\'s address, checked against the token\'s IP allow-list' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l origin -d 'The caller\'s origin, checked against the token\'s origin allow-list' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l user -d 'Require the token to belong to this user' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand verify" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l json -d 'Print one JSON document, whatever the outcome'
 complete -c tokman -n "__fish_tokman_using_subcommand verify" -l stream -d 'Check many tokens, one per line on stdin; one JSON line per token on stdout'
@@ -174,13 +174,16 @@ complete -c tokman -n "__fish_tokman_using_subcommand purge" -s q -l quiet -d 'P
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -l json -d 'Print {"purged": N, "ids": [...], "dry_run": false}'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand purge" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand remind" -l within -d 'Remind this long before expiry (repeatable; default 7d and 1d)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand remind" -l within -d 'Remind this long before expiry (repeatable; default 7d and 1d)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -l json -d 'Print the reminders as an array of audit events in JSON'
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand remind" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand audit" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l since -d 'Only events since then: a duration back from now (7d), a date (2026-11-01, UTC) or an RFC 3339 time' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l event -d 'Only events of this kind (repeatable: any of them)' -r -f -a "init\t''
 generate\t''
@@ -200,9 +203,6 @@ copy\t''"
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l user -d 'Only events about this user' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l id -d 'Only events about this token id' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l expect-head -d 'With --check: fail (exit 12) unless this head, noted earlier, is the log\'s head or an earlier head of it' -r -f
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand audit" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l json -d 'Print the events as a JSON array'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -l check -d 'Verify the log is intact and print its head (64 hex digits)'
 complete -c tokman -n "__fish_tokman_using_subcommand audit" -s h -l help -d 'Print help'
@@ -239,10 +239,10 @@ complete -c tokman -n "__fish_tokman_using_subcommand backup" -l key-file -d 'Un
 complete -c tokman -n "__fish_tokman_using_subcommand backup" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand backup" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand backup" -s V -l version -d 'Print version'
-complete -c tokman -n "__fish_tokman_using_subcommand copy" -l to -d 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand copy" -l to -d 'The new store: a path (or sqlite:PATH) for a new SQLite file, or a postgres:// URL of a database that holds no tokman store yet' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -s y -l yes -d 'Copy without asking (on a terminal, copy asks first)'
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand copy" -s V -l version -d 'Print version'
@@ -256,14 +256,14 @@ complete -c tokman -n "__fish_tokman_using_subcommand scan" -l revoke -d 'Revoke
 complete -c tokman -n "__fish_tokman_using_subcommand scan" -s y -l yes -d 'Revoke without asking (required with --revoke when there is no terminal)'
 complete -c tokman -n "__fish_tokman_using_subcommand scan" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c tokman -n "__fish_tokman_using_subcommand serve" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand serve" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
+complete -c tokman -n "__fish_tokman_using_subcommand serve" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -l listen -d 'Listen on ADDR:PORT (port 0 picks a free one), or on a Unix socket with unix:PATH (mode 0600, or 0660 with --socket-group)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -l trusted-proxy -d 'Take the client address from X-Forwarded-For or X-Real-IP when the peer is in this network (repeatable; a bare address is one host)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -l socket-group -d 'Give the Unix socket to this group, mode 0660 (the proxy\'s group)' -r -f
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -l limited-status -d 'The status for a rate-limited token: 403 (what nginx auth_request accepts) or 429' -r -f -a "403\t''
 429\t''"
-complete -c tokman -n "__fish_tokman_using_subcommand serve" -l store -d 'The store: a SQLite file\'s path (or sqlite:PATH), or a postgres:// URL (password from PGPASSWORD or ~/.pgpass); beats TOKMAN_STORE [default: <data dir>/tokman/store.db]' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand serve" -l key-file -d 'Unlock with this key file (no passphrase, no Argon2: for scripts and cron); beats TOKMAN_KEY_FILE and every other unlock variable' -r -F
-complete -c tokman -n "__fish_tokman_using_subcommand serve" -l passphrase-file -d 'Read the passphrase from the first line of this file; beats TOKMAN_PASSPHRASE_FILE and every other unlock variable' -r -F
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -s q -l quiet -d 'No request log on stderr'
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -s h -l help -d 'Print help'
 complete -c tokman -n "__fish_tokman_using_subcommand serve" -s V -l version -d 'Print version'
@@ -345,7 +345,6 @@ complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_
 complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit settings info backup copy scan serve key version completions help" -f -a "version" -d 'Print tokman\'s version (as `tokman --version` does)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit settings info backup copy scan serve key version completions help" -f -a "completions" -d 'Print a shell completion script'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and not __fish_seen_subcommand_from init generate list inspect revoke update rotate verify purge remind audit settings info backup copy scan serve key version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from settings" -f -a "set" -d 'Change settings; the maximum token lifetime can only be shortened'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add-file" -d 'Write a new key file (mode 0600) and add a slot that it unlocks'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passphrase" -d 'Add the passphrase slot, or change its passphrase (from TOKMAN_NEW_PASSPHRASE or a prompt)'
 complete -c tokman -n "__fish_tokman_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the slots (never key material)'

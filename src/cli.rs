@@ -4,9 +4,10 @@
 //! they cannot disagree. Values are parsed and validated here (durations, scopes, CIDRs, …),
 //! before anything is read from stdin or the store: a usage error is exit 2 whatever else.
 
+use std::ops::Deref;
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap::{ArgGroup, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum, ValueHint};
 
 use tokman::duration::Span;
 use tokman::error::Error;
@@ -165,6 +166,65 @@ pub struct Global {
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// `augment` run late, as [`Lazy`] runs it, with the command's own texts (set on its variant,
+/// after its arguments) kept over any a flattened struct's doc comment would set.
+fn keeping_texts(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command) -> clap::Command {
+    let about = cmd.get_about().cloned();
+    let long_about = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    let cmd = match about {
+        Some(a) => cmd.about(a),
+        None => cmd,
+    };
+    match long_about {
+        Some(a) => cmd.long_about(a),
+        None => cmd,
+    }
+}
+
+/// A command's arguments, given to clap only when it parses into that command or shows its help
+/// ([`clap::Command::defer`]): every run builds the description of the one command it runs, not
+/// of all of them. Building every command's arguments was about 15% of the instructions of a
+/// `verify` (callgrind); the man pages and completions build the whole tree and are unchanged. Not for a command
+/// with a help heading of its own (`update`, `rotate`): deferred, its arguments would follow
+/// the global options, and so would their heading in its help.
+#[derive(Debug)]
+pub struct Lazy<T>(pub T);
+
+impl<T> Deref for Lazy<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Lazy)
+    }
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Lazy)
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
+}
+
+impl<T: Args> Args for Lazy<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(|cmd| keeping_texts(cmd, T::augment_args))
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(|cmd| keeping_texts(cmd, T::augment_args_for_update))
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a store
@@ -172,31 +232,31 @@ pub enum Command {
         TOKMAN_NEW_PASSPHRASE=… tokman init\n  \
         tokman init --new-key-file /etc/tokman/cron.key --prefix acme --max-lifetime 90d\n  \
         tokman init --default-rate-limit 60/min --default-rate-limit 10000/day")]
-    Init(InitArgs),
+    Init(Lazy<InitArgs>),
     /// Issue a token for a user (shown once)
     #[command(after_help = "Examples:\n  \
         tokman generate alice --scope posts:read --expires-in 30d\n  \
         T=$(tokman generate ci-bot --name deploy --rate-limit 60/min)\n  \
         tokman generate bob --allow-ip 10.0.0.0/8 --allow-origin https://app.example.com --json")]
-    Generate(GenerateArgs),
+    Generate(Lazy<GenerateArgs>),
     /// List tokens (never a secret)
     #[command(after_help = "Examples:\n  \
         tokman list\n  \
         tokman list --status active --expiring-within 14d\n  \
         tokman list --sort last-used --limit 20\n  \
         tokman list --unused-for 90d --json")]
-    List(ListArgs),
+    List(Lazy<ListArgs>),
     /// Show every field of one token, by id or from the token on stdin
     #[command(after_help = "Examples:\n  \
         tokman inspect tm_4f7k2m9q0xyz\n  \
         echo \"$TOKEN\" | tokman inspect -   # whose is this?")]
-    Inspect(InspectArgs),
+    Inspect(Lazy<InspectArgs>),
     /// Revoke tokens now, irreversibly
     #[command(after_help = "Examples:\n  \
         tokman revoke tm_4f7k2m9q0xyz --reason \"leaked in CI log\"\n  \
         tokman revoke tm_4f7k2m9q0xyz tm_9bgt35xppiwx --yes\n  \
         tokman revoke --user alice --yes")]
-    Revoke(RevokeArgs),
+    Revoke(Lazy<RevokeArgs>),
     /// Change a live token's settings, keeping its secret
     #[command(after_help = "Examples:\n  \
         tokman update tm_4f7k2m9q0xyz --add-scope posts:write\n  \
@@ -214,50 +274,50 @@ pub enum Command {
         after_help = concat!(verify_examples!(), "\n\n", verify_exit_codes!()),
         after_long_help = concat!(verify_examples!(), "\n\n", verify_exit_codes!())
     )]
-    Verify(VerifyArgs),
+    Verify(Lazy<VerifyArgs>),
     /// Delete expired tokens (and revoked ones with --revoked)
     #[command(after_help = "Examples:\n  \
         tokman purge --dry-run\n  \
         # crontab: every night at 03:00\n  \
         0 3 * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman purge --revoked --quiet")]
-    Purge(PurgeArgs),
+    Purge(Lazy<PurgeArgs>),
     /// Record and print a reminder for each token about to expire (for cron)
     #[command(after_help = "Examples:\n  \
         tokman remind                       # 7 days and 1 day ahead\n  \
         tokman remind --within 14d --within 2d --json\n  \
         # crontab: every hour; the notify command mails each reminder\n  \
         0 * * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman remind")]
-    Remind(RemindArgs),
+    Remind(Lazy<RemindArgs>),
     /// Show the audit log, or check that it is intact
     #[command(after_help = "Examples:\n  \
         tokman audit --since 7d --event revoke --event rotate\n  \
         tokman audit --user alice --since 2026-11-01 --json\n  \
         tokman audit --check\n  \
         tokman audit --check --expect-head \"$(cat /backup/tokman.head)\"")]
-    Audit(AuditArgs),
+    Audit(Lazy<AuditArgs>),
     /// Show the store's settings, or change them with `settings set`
     #[command(after_help = "Examples:\n  \
         tokman settings\n  \
         tokman settings --json\n  \
         tokman settings set --max-lifetime 90d --default-rate-limit 60/min\n  \
         tokman settings set --notify-command 'logger -t tokman' --audit-retention 730d")]
-    Settings(SettingsArgs),
+    Settings(Lazy<SettingsArgs>),
     /// Show what and where the store is, with counts
     #[command(after_help = "Examples:\n  \
         tokman info\n  \
         tokman info --store postgres://tokman@db.internal/tokman --json")]
-    Info(InfoArgs),
+    Info(Lazy<InfoArgs>),
     /// Write a consistent SQLite copy of the store, taken while it is in use
     #[command(after_help = "Examples:\n  \
         tokman backup /var/backups/tokman/store-$(date +%F).db\n  \
         # crontab: every night at 02:00\n  \
         0 2 * * * TOKMAN_KEY_FILE=/etc/tokman/cron.key tokman backup /var/backups/tokman/$(date +\\%F).db")]
-    Backup(BackupArgs),
+    Backup(Lazy<BackupArgs>),
     /// Copy the whole store into a new store, SQLite or PostgreSQL
     #[command(after_help = "Examples:\n  \
         PGPASSWORD=… tokman copy --to 'postgres://tokman@db.internal/tokman?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem'\n  \
         tokman copy --store postgres://tokman@db.internal/tokman --to /var/lib/tokman/store.db --yes")]
-    Copy(CopyArgs),
+    Copy(Lazy<CopyArgs>),
     /// Find tokens in files, directories, stdin or staged changes; say whose and whether live
     #[command(after_help = "Examples:\n  \
         tokman scan .                          # every file under ., honouring .gitignore\n  \
@@ -271,7 +331,7 @@ pub enum Command {
         2   usage error\n  \
         10  the store, given, cannot be opened\n  \
         11  a key or passphrase was given and does not unlock it")]
-    Scan(ScanArgs),
+    Scan(Lazy<ScanArgs>),
     /// Answer auth requests over HTTP, for reverse proxies and services
     #[command(after_help = "Examples:\n  \
         TOKMAN_KEY_FILE=/etc/tokman/serve.key tokman serve\n  \
@@ -280,7 +340,7 @@ pub enum Command {
         Endpoints: /auth (any method), POST /introspect, GET /healthz, GET /metrics.\n\
         /auth answers 200 (valid), 401 (missing, malformed, unknown, expired, revoked), 403\n\
         (denied; rate limited, with Retry-After) or 503 (the store cannot be used).")]
-    Serve(ServeArgs),
+    Serve(Lazy<ServeArgs>),
     /// Manage the ways to unlock the store
     #[command(
         subcommand,

@@ -7,7 +7,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Lazy};
 use crate::config::Config;
 use crate::prompt::Prompter;
 use crate::render::{self, Style};
@@ -230,24 +230,24 @@ pub fn run(cli: Cli) -> Result<i32> {
         prompter: &Shown(prompter),
     };
     let result = match cli.command {
-        Command::Init(a) => init::run(&ctx, a),
-        Command::Generate(a) => generate::run(&ctx, a),
-        Command::List(a) => list::run(&ctx, a),
-        Command::Inspect(a) => inspect::run(&ctx, a),
-        Command::Revoke(a) => revoke::run(&ctx, a),
+        Command::Init(Lazy(a)) => init::run(&ctx, a),
+        Command::Generate(Lazy(a)) => generate::run(&ctx, a),
+        Command::List(Lazy(a)) => list::run(&ctx, a),
+        Command::Inspect(Lazy(a)) => inspect::run(&ctx, a),
+        Command::Revoke(Lazy(a)) => revoke::run(&ctx, a),
         Command::Rotate(a) => rotate::run(&ctx, a),
         Command::Update(a) => update::run(&ctx, a),
-        Command::Remind(a) => remind::run(&ctx, a),
-        Command::Verify(a) => verify::run(&ctx, a),
-        Command::Purge(a) => purge::run(&ctx, a),
-        Command::Audit(a) => audit::run(&ctx, a),
+        Command::Remind(Lazy(a)) => remind::run(&ctx, a),
+        Command::Verify(Lazy(a)) => verify::run(&ctx, a),
+        Command::Purge(Lazy(a)) => purge::run(&ctx, a),
+        Command::Audit(Lazy(a)) => audit::run(&ctx, a),
         Command::Key(k) => key::run(&ctx, k),
-        Command::Settings(a) => settings::run(&ctx, a),
-        Command::Info(a) => copy::info(&ctx, a),
-        Command::Backup(a) => copy::backup(&ctx, a),
-        Command::Copy(a) => copy::copy(&ctx, a),
-        Command::Scan(a) => scan::run(&ctx, a),
-        Command::Serve(a) => serve::run(&ctx, a),
+        Command::Settings(Lazy(a)) => settings::run(&ctx, a),
+        Command::Info(Lazy(a)) => copy::info(&ctx, a),
+        Command::Backup(Lazy(a)) => copy::backup(&ctx, a),
+        Command::Copy(Lazy(a)) => copy::copy(&ctx, a),
+        Command::Scan(Lazy(a)) => scan::run(&ctx, a),
+        Command::Serve(Lazy(a)) => serve::run(&ctx, a),
         Command::Completions { .. } | Command::Version => unreachable!("handled above"),
     };
     result.map_err(in_flags)
