@@ -964,7 +964,15 @@ pub enum KeyCommand {
 
 /// A path from a flag. Empty is allowed here and means "not set", as an empty variable does
 /// (`--key-file "$KEY"` with `KEY` unset is not a usage error); `Config` drops it.
+/// Any path but an empty one: `--store "$UNSET"` in a script is a mistake to report, never a
+/// quiet fall back to the environment or the default store (an empty variable does count as
+/// unset).
 fn any_path(s: &str) -> Result<PathBuf, Error> {
+    if s.is_empty() {
+        return Err(Error::usage(
+            "the path is empty; leave the flag out to use the environment or the default",
+        ));
+    }
     Ok(PathBuf::from(s))
 }
 

@@ -509,6 +509,59 @@ fn a_new_token_that_cannot_be_printed_is_a_loud_failure() {
     env.generate("alice", &[]);
 }
 
+/// A change that committed but whose result could not be written is exit 74 with the change
+/// kept, never 70 ("a bug"); so is a read whose result could not be written.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_committed_change_whose_result_cannot_be_written_is_exit_74() {
+    let env = Env::new();
+    let bob = env.generate("bob", &[]);
+    let carol = env.generate("carol", &[]);
+    let unwritten = |args: &[&str], stdin: &str| {
+        let r = to_dev_full(&env, args, stdin);
+        assert_eq!(r.code, 74, "{args:?} to /dev/full: {}", r.stderr);
+        assert!(
+            r.stderr.contains("could not be written to stdout") && !r.stderr.contains("bug"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    };
+    unwritten(
+        &["update", &Env::id_of(&carol), "--name", "renamed", "--json"],
+        "",
+    );
+    let shown = env.run(&["inspect", &Env::id_of(&carol), "--json"]).json();
+    assert_eq!(shown["name"], "renamed", "the update committed");
+    unwritten(&["revoke", &Env::id_of(&bob), "--yes", "--json"], "");
+    env.verify(&bob, &[]).code(4);
+    unwritten(&["purge", "--revoked", "--json"], "");
+    env.run(&["inspect", &Env::id_of(&bob)]).code(8);
+    unwritten(&["list", "--json"], "");
+    unwritten(&["verify", "--stream"], &format!("{carol}\n"));
+}
+
+#[test]
+fn an_empty_path_flag_is_a_usage_error_not_the_environment_or_the_default() {
+    let env = Env::new();
+    let token = env.generate("alice", &[]);
+    for flag in ["--store", "--key-file", "--passphrase-file"] {
+        let r = env.run(&[flag, "", "list"]);
+        r.code(2);
+        assert!(
+            r.stderr.contains("the path is empty"),
+            "{flag}: {}",
+            r.stderr
+        );
+    }
+    // Nothing was created in the default place (HOME is the test's own directory).
+    assert!(
+        !env.dir.path().join(".local/share/tokman").exists(),
+        "a default store appeared"
+    );
+    let r = env.run_in(&["--store", "", "verify"], &token);
+    r.code(2);
+}
+
 #[test]
 fn oversized_stdin_is_malformed_as_too_long() {
     let env = Env::new();

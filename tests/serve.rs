@@ -576,6 +576,32 @@ fn introspection_answers_an_authorised_caller_and_counts_only_the_caller() {
 }
 
 #[test]
+fn an_introspection_body_that_never_arrives_is_408_and_the_server_stays_up() {
+    let b = sqlite();
+    let caller = b.generate("gateway", &["--scope", "tokman:introspect"]);
+    let s = Server::start(&b, &["--quiet"]);
+    // Content-Length promises 100 bytes; 2 come, then nothing.
+    let mut c = TcpStream::connect(&s.addr).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let started = std::time::Instant::now();
+    let raw = exchange(
+        &mut c,
+        &format!(
+            "POST /introspect HTTP/1.1\r\nHost: tokman\r\nAuthorization: Bearer {caller}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nto"
+        ),
+    )
+    .expect("an answer, not a connection held open");
+    Resp::parse(&raw).is(408, "bad_request");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    s.auth(&caller, &[]).is(200, "valid");
+}
+
+#[test]
 fn healthz_and_metrics() {
     let b = sqlite();
     let token = b.generate("alice", &[]);

@@ -6,7 +6,7 @@
 
 use std::io::{self, BufWriter, Write};
 
-use super::{Ctx, now, out, say};
+use super::{Ctx, now, out, say, unwritten};
 use crate::cli::{ListArgs, SortKey, StatusFilter};
 use crate::render;
 use tokman::error::Result;
@@ -74,17 +74,17 @@ fn json(service: &mut Service, filter: &Filter, now: Timestamp) -> Result<(usize
     let o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut ser = serde_json::Serializer::pretty(o);
     // serde_json hands back a write error wrapped; unwrapped, it is reported as one.
-    let mut seq = ser.serialize_seq(None).map_err(io::Error::from)?;
+    let mut seq = ser.serialize_seq(None).map_err(|e| unwritten(e.into()))?;
     let mut shown = 0;
     let matched = service.list_each(filter, now, |r, u| {
         seq.serialize_element(&crate::views::TokenRecord::new(&r, Some(&u), now))
-            .map_err(io::Error::from)?;
+            .map_err(|e| unwritten(e.into()))?;
         shown += 1;
         Ok(())
     })?;
-    seq.end().map_err(io::Error::from)?;
+    seq.end().map_err(|e| unwritten(e.into()))?;
     let mut o = ser.into_inner();
-    o.write_all(b"\n")?;
-    o.flush()?;
+    o.write_all(b"\n").map_err(unwritten)?;
+    o.flush().map_err(unwritten)?;
     Ok((shown, matched))
 }

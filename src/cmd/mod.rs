@@ -167,9 +167,24 @@ pub fn warn(msg: impl std::fmt::Display) {
 /// Write data to stdout and flush; a closed pipe becomes [`Error::BrokenPipe`] (silent exit 0).
 pub fn out(text: &str) -> Result<()> {
     let mut o = io::stdout().lock();
-    o.write_all(text.as_bytes())?;
-    o.flush()?;
+    o.write_all(text.as_bytes()).map_err(unwritten)?;
+    o.flush().map_err(unwritten)?;
     Ok(())
+}
+
+/// A failed write to stdout (a full disk, a revoked file): exit 74, never "a bug" (70). A
+/// command's change has committed before its result is written, so the message says so; the
+/// reader going away (`tokman list | head -1`) stays a quiet success.
+pub fn unwritten(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return Error::BrokenPipe;
+    }
+    Error::Unprinted {
+        message: format!("the result could not be written to stdout: {e}"),
+        hint: "anything the command changed is saved (`tokman audit --since 10m` shows it); \
+               fix what stdout goes to and read the result again"
+            .into(),
+    }
 }
 
 /// One JSON document and a newline on stdout.

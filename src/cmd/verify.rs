@@ -6,7 +6,7 @@ use std::io::{self, BufRead, Read, Write};
 
 use crate::views::VerifyResult;
 
-use super::{Ctx, now, out, read_token_stdin, say, warn};
+use super::{Ctx, now, out, read_token_stdin, say, unwritten, warn};
 use crate::cli::VerifyArgs;
 use crate::render;
 use tokman::error::{Error, Result};
@@ -148,10 +148,11 @@ fn stream(ctx: &Ctx<'_>, check: &Check) -> Result<i32> {
             }
         }
         for verdict in check_lines(ctx, &mut session, &lines, check)? {
-            serde_json::to_writer(&mut output, &VerifyResult::new(&verdict, reason(&verdict)))?;
-            output.write_all(b"\n")?;
+            serde_json::to_writer(&mut output, &VerifyResult::new(&verdict, reason(&verdict)))
+                .map_err(|e| unwritten(e.into()))?;
+            output.write_all(b"\n").map_err(unwritten)?;
         }
-        output.flush()?;
+        output.flush().map_err(unwritten)?;
     }
     Ok(0)
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -37,6 +37,12 @@ pub const INTROSPECT_SCOPE: &str = "tokman:introspect";
 
 /// The most a request body may hold (an introspection form is a token and a hint).
 const MAX_BODY: usize = 16 * 1024;
+
+/// How long an introspection body may take to arrive. A proxy or service sends its few hundred
+/// bytes at once; a client that trickles them (or never sends what its Content-Length promised)
+/// is answered 408 and its connection closed, instead of holding it open for ever: a few hundred
+/// such connections would use up the server's file descriptors.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything the handlers share.
 pub struct App {
@@ -308,7 +314,7 @@ async fn introspect(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let client = client_ip(peer, &headers, &app.trusted);
     let note = |outcome: &'static str, id: Option<TokenId>| Note {
@@ -320,6 +326,29 @@ async fn introspect(
         return invalid(note(MISSING, None));
     };
     let caller_id = caller.id().clone();
+    let refused = |status, note| {
+        answer(
+            status,
+            note,
+            json_body(&json!({"error": "invalid_request"})),
+        )
+    };
+    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await
+    {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                note(BAD_REQUEST, Some(caller_id)),
+            );
+        }
+        Err(_) => {
+            return refused(
+                StatusCode::REQUEST_TIMEOUT,
+                note(BAD_REQUEST, Some(caller_id)),
+            );
+        }
+    };
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -337,11 +366,7 @@ async fn introspect(
         })
         .flatten();
     let Some(target) = target else {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            note(BAD_REQUEST, Some(caller_id)),
-            json_body(&json!({"error": "invalid_request"})),
-        );
+        return refused(StatusCode::BAD_REQUEST, note(BAD_REQUEST, Some(caller_id)));
     };
     let target = token::parse(&target)
         .ok()
