@@ -11,7 +11,7 @@ mod pg;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, ExitStatus};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -35,7 +35,13 @@ impl Server {
     }
 
     fn with_args(b: &Backend, args: &[&str]) -> Server {
-        let mut child = b.cmd().args(args).spawn().expect("start tokman serve");
+        let mut cmd = b.cmd();
+        cmd.args(args);
+        Server::with_command(cmd)
+    }
+
+    fn with_command(mut cmd: std::process::Command) -> Server {
+        let mut child = cmd.spawn().expect("start tokman serve");
         let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let mut lines = BufReader::new(child.stderr.take().unwrap());
@@ -599,6 +605,48 @@ fn an_introspection_body_that_never_arrives_is_408_and_the_server_stays_up() {
         started.elapsed()
     );
     s.auth(&caller, &[]).is(200, "valid");
+}
+
+/// Started under a soft limit of 256 open files (a hard limit above it), the server raises its
+/// soft limit to the hard one.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_raises_its_open_files_limit_to_the_hard_limit() {
+    let b = sqlite();
+    let tokman = b.cmd();
+    // The same command, run through `sh` with the soft limit lowered first.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -Sn 256 && exec \"$0\" \"$@\""])
+        .arg(tokman.get_program())
+        .args(tokman.get_args())
+        .args(["serve", "--listen", "127.0.0.1:0", "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in tokman.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let s = Server::with_command(cmd);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let (soft, hard) = (fields[3], fields[4]);
+    if hard == "256" {
+        eprintln!("skipped: the hard limit here is 256, nothing to raise");
+        return;
+    }
+    assert_ne!(soft, "256", "the soft limit was not raised: {line}");
+    assert!(
+        hard == "unlimited" || soft == hard,
+        "soft {soft}, hard {hard}: {line}"
+    );
+    s.get("/healthz", &[]).is(200, "ok");
 }
 
 #[test]

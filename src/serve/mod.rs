@@ -75,6 +75,7 @@ impl Options {
 /// connections (no thread switch between a request and its answer). A PostgreSQL store is
 /// served from this thread and HTTP from another, as its client drives a runtime of its own.
 pub fn run(service: Service, options: Options) -> Result<()> {
+    raise_open_files_limit();
     // Bound here, before anything runs: a bad address is said at once, as a usage error.
     let listener = match &options.listen {
         Listen::Tcp(addr) => Bound::Tcp(bind_tcp(*addr)?),
@@ -147,6 +148,30 @@ pub fn run(service: Service, options: Options) -> Result<()> {
     served?;
     say("tokman serve: stopped");
     Ok(())
+}
+
+/// Every connection is a file descriptor, and the soft limit is often 1,024: raised to the hard
+/// limit, as servers do, so that many idle or slow clients take much longer to shut the proxy
+/// out. Failure is harmless and ignored (the soft limit stays).
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_err() {
+            // An unlimited hard limit may be above what the kernel allows for files.
+            let _ = setrlimit(
+                Resource::Nofile,
+                rustix::process::Rlimit {
+                    current: Some(1 << 20),
+                    maximum: limit.maximum,
+                },
+            );
+        }
+    }
 }
 
 /// A listener bound before the runtime starts.
