@@ -4,7 +4,6 @@
 //! they cannot disagree. Values are parsed and validated here (durations, scopes, CIDRs, …),
 //! before anything is read from stdin or the store: a usage error is exit 2 whatever else.
 
-use std::ops::Deref;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum, ValueHint};
@@ -185,18 +184,11 @@ fn keeping_texts(cmd: clap::Command, augment: fn(clap::Command) -> clap::Command
 /// A command's arguments, given to clap only when it parses into that command or shows its help
 /// ([`clap::Command::defer`]): every run builds the description of the one command it runs, not
 /// of all of them. Building every command's arguments was about 15% of the instructions of a
-/// `verify` (callgrind); the man pages and completions build the whole tree and are unchanged. Not for a command
-/// with a help heading of its own (`update`, `rotate`): deferred, its arguments would follow
-/// the global options, and so would their heading in its help.
+/// `verify` (callgrind); the man pages and completions build the whole tree and are unchanged.
+/// Not for a command with a help heading of its own (`update`, `rotate`): deferred, its
+/// arguments would follow the global options, and so would their heading in its help.
 #[derive(Debug)]
 pub struct Lazy<T>(pub T);
-
-impl<T> Deref for Lazy<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
 
 impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
