@@ -181,7 +181,19 @@ impl Site {
 }
 
 impl Drop for Site {
+    /// SIGTERM first: nginx's master then stops its worker, where a SIGKILL would leave the
+    /// worker running (and holding the site's port) after the test. SIGKILL only if it hangs.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
