@@ -154,23 +154,18 @@ pub fn run(service: Service, options: Options) -> Result<()> {
 /// limit, as servers do, so that many idle or slow clients take much longer to shut the proxy
 /// out. Failure is harmless and ignored (the soft limit stays).
 fn raise_open_files_limit() {
-    use rustix::process::{Resource, getrlimit, setrlimit};
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        let raised = rustix::process::Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        if setrlimit(Resource::Nofile, raised).is_err() {
-            // An unlimited hard limit may be above what the kernel allows for files.
-            let _ = setrlimit(
-                Resource::Nofile,
-                rustix::process::Rlimit {
-                    current: Some(1 << 20),
-                    maximum: limit.maximum,
-                },
-            );
-        }
+    // An unlimited hard limit is more than the kernel lets a process open: its default cap.
+    let target = limit.maximum.or(Some(1 << 20));
+    if limit.current != target {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: target,
+                maximum: limit.maximum,
+            },
+        );
     }
 }
 
