@@ -405,32 +405,63 @@ impl Service {
         &mut self,
         filter: &Filter,
         now: Timestamp,
-        f: impl FnMut(Record, Usage) -> Result<()>,
+        mut f: impl FnMut(Record, Usage) -> Result<()>,
     ) -> Result<usize> {
-        self.list_each_keeping(filter, now, LIST_KEPT, f)
+        // Boxed, so that sorting the matches moves only small entries.
+        let make = |r, u| Ok(Box::new((r, u)));
+        self.list_each_keeping(filter, now, LIST_KEPT, make, |b| f(b.0, b.1))
     }
 
-    /// [`Service::list_each`], keeping at most `keep` matches opened (for tests of the second
-    /// reading, which only a store of more than [`LIST_KEPT`] tokens needs otherwise).
+    /// [`Service::list_each`], handing `f` what `make` made of each token instead of the token:
+    /// `make` runs where the token is opened, on the scan's threads beside the reading (e.g. a
+    /// front end's rendering of it), and what it made is kept for the first [`LIST_KEPT`]
+    /// matches. A failure of `make` stops the list as any other error does.
+    pub fn list_each_made<T: Send>(
+        &mut self,
+        filter: &Filter,
+        now: Timestamp,
+        make: impl Fn(Record, Usage) -> Result<T> + Sync,
+        f: impl FnMut(T) -> Result<()>,
+    ) -> Result<usize> {
+        self.list_each_keeping(filter, now, LIST_KEPT, make, f)
+    }
+
+    /// [`Service::list_each_made`], keeping at most `keep` matches made (for tests of the
+    /// second reading, which only a store of more than [`LIST_KEPT`] tokens needs otherwise).
     #[doc(hidden)]
-    pub fn list_each_keeping(
+    pub fn list_each_keeping<T: Send>(
         &mut self,
         filter: &Filter,
         now: Timestamp,
         keep: usize,
-        mut f: impl FnMut(Record, Usage) -> Result<()>,
+        make: impl Fn(Record, Usage) -> Result<T> + Sync,
+        mut f: impl FnMut(T) -> Result<()>,
     ) -> Result<usize> {
         let tx = self.store.read(&self.unlocked)?;
-        let mut order: Vec<Listed> = Vec::new();
-        tx.each_token(filter.user.as_deref(), |s| {
-            if matches(filter, &s, now) {
+        let mut order: Vec<Listed<T>> = Vec::new();
+        tx.each_token_where(
+            filter.user.as_deref(),
+            |s| {
+                if !matches(filter, &s, now) {
+                    return Ok(None);
+                }
                 let key = sort_key(filter.sort, &s);
                 let (created, id) = (s.record.created_at, s.record.id.clone());
-                let kept = (order.len() < keep).then(|| Box::new((s.record, s.usage)));
-                order.push(Listed(key, created, id, kept));
-            }
-            Ok(())
-        })?;
+                Ok(Some(Listed(
+                    key,
+                    created,
+                    id,
+                    Some(make(s.record, s.usage)?),
+                )))
+            },
+            |mut listed| {
+                if order.len() >= keep {
+                    listed.3 = None;
+                }
+                order.push(listed);
+                Ok(())
+            },
+        )?;
         let matched = order.len();
         // Ids are unique, so no two entries are equal and an unstable sort is a stable order.
         if let Some(n) = filter.limit.filter(|&n| n < matched) {
@@ -439,16 +470,16 @@ impl Service {
         }
         order.sort_unstable_by(Listed::order);
         for Listed(_, _, id, kept) in order {
-            let (record, usage) = match kept {
-                Some(kept) => *kept,
+            let made = match kept {
+                Some(made) => made,
                 None => {
                     let s = tx.token(&id)?.ok_or_else(|| {
                         Error::internal("a token vanished inside a read transaction")
                     })?;
-                    (s.record, s.usage)
+                    make(s.record, s.usage)?
                 }
             };
-            f(record, usage)?;
+            f(made)?;
         }
         Ok(matched)
     }
@@ -463,17 +494,20 @@ impl Service {
         let settings = tx.settings()?;
         let mut ids: Vec<TokenId> = Vec::new();
         // By the record alone: each row's usage stays sealed.
-        tx.each_record(|record| {
-            let purge = match record.status(now) {
-                Status::Expired => true,
-                Status::Revoked => revoked,
-                Status::Active | Status::Rotating => false,
-            };
-            if purge {
-                ids.push(record.id);
-            }
-            Ok(())
-        })?;
+        tx.each_record_where(
+            |record| {
+                let purge = match record.status(now) {
+                    Status::Expired => true,
+                    Status::Revoked => revoked,
+                    Status::Active | Status::Rotating => false,
+                };
+                Ok(purge.then_some(record.id))
+            },
+            |id| {
+                ids.push(id);
+                Ok(())
+            },
+        )?;
         ids.sort();
         if dry_run {
             return Ok(Purged {
@@ -1071,10 +1105,10 @@ pub enum Sort {
 const LIST_KEPT: usize = 131_072;
 
 /// One match of `list`: what it sorts by, and the opened token when it was kept.
-struct Listed(Key, Timestamp, TokenId, Option<Box<(Record, Usage)>>);
+struct Listed<T>(Key, Timestamp, TokenId, Option<T>);
 
-impl Listed {
-    fn order(a: &Listed, b: &Listed) -> std::cmp::Ordering {
+impl<T> Listed<T> {
+    fn order(a: &Self, b: &Self) -> std::cmp::Ordering {
         (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2))
     }
 }

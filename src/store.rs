@@ -12,6 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::mpsc;
 
 use serde::{Deserialize, Serialize};
 
@@ -1180,38 +1181,7 @@ impl Tx<'_> {
     }
 
     fn open_token(&self, raw: TokenRow) -> Result<Stored> {
-        let record = self.open_record(&raw)?;
-        let active = raw.active_ix.is_some();
-        let usage: Usage = open_json(
-            self.keys,
-            &usage_ad(&raw.id),
-            &raw.usage,
-            format_args!("the usage of token {}", raw.id),
-        )?;
-        Ok(Stored {
-            record,
-            usage,
-            active,
-            secret_mac: raw.secret_mac,
-        })
-    }
-
-    /// A row's record, opened; its usage is left sealed.
-    fn open_record(&self, raw: &TokenRow) -> Result<Record> {
-        if raw.active_ix.as_ref().is_some_and(|a| *a != raw.user_ix) {
-            return Err(tampered(format_args!("token {}", raw.id)));
-        }
-        let active = raw.active_ix.is_some();
-        let record: Record = open_json(
-            self.keys,
-            &record_ad(&raw.id, &raw.user_ix, active, &raw.secret_mac),
-            &raw.record,
-            format_args!("token {}", raw.id),
-        )?;
-        if record.id.as_str() != raw.id {
-            return Err(tampered(format_args!("token {}", raw.id)));
-        }
-        Ok(record)
+        open_token(self.keys, &raw)
     }
 
     fn checked_token(&self, raw: TokenRow) -> Result<Stored> {
@@ -1237,8 +1207,9 @@ impl Tx<'_> {
         raw.map(|raw| self.checked_token(raw)).transpose()
     }
 
-    /// Every token, or every token of one user, opened and handed to `f` one at a time: memory
-    /// stays flat however many tokens the store holds. Stops at the first error.
+    /// Every token, or every token of one user, opened and handed to `f` one at a time, in no
+    /// set order: memory stays flat however many tokens the store holds. Stops at the first
+    /// error.
     ///
     /// Every token: each row's leaf is checked as it is read, and the whole tree against the
     /// root once all are read, so a caller must not act on what it was handed before this
@@ -1246,7 +1217,19 @@ impl Tx<'_> {
     pub fn each_token(
         &self,
         user: Option<&str>,
-        mut f: impl FnMut(Stored) -> Result<()>,
+        f: impl FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
+        self.each_token_where(user, |s| Ok(Some(s)), f)
+    }
+
+    /// [`Tx::each_token`], handing `f` only what `pick` makes of each token (`None`: nothing).
+    /// Over every token, `pick` runs where the token is opened, on both of the scan's threads
+    /// (see [`Tx::scan_rows`]); a failure of `pick` stops the scan as a damaged row does.
+    pub fn each_token_where<T: Send>(
+        &self,
+        user: Option<&str>,
+        pick: impl Fn(Stored) -> Result<Option<T>> + Sync,
+        mut f: impl FnMut(T) -> Result<()>,
     ) -> Result<()> {
         if let Some(user) = user {
             let rows = self
@@ -1254,24 +1237,40 @@ impl Tx<'_> {
                 .borrow_mut()
                 .user_tokens(&self.keys.user_index(user))?;
             for raw in rows {
-                f(self.checked_token(raw)?)?;
+                if let Some(t) = pick(self.checked_token(raw)?)? {
+                    f(t)?;
+                }
             }
             return Ok(());
         }
-        self.scan_rows(|raw| f(self.open_token(raw)?))
+        self.scan_rows(|keys, raw| pick(open_token(keys, raw)?), f)
     }
 
-    /// [`Tx::each_token`] over every token, handing each one's record only, for a caller that
-    /// decides by the record alone (`purge`): the usage, which the root does not cover and which
-    /// is checked whenever it is opened, is left sealed, saving an AEAD open and a parse a row.
-    pub fn each_record(&self, mut f: impl FnMut(Record) -> Result<()>) -> Result<()> {
-        self.scan_rows(|raw| f(self.open_record(&raw)?))
+    /// What `pick` makes of the record of every token, for a caller that decides by the record
+    /// alone (`purge`): the usage, which the root does not cover and which is checked whenever
+    /// it is opened, is left sealed, saving an AEAD open and a parse a row.
+    pub fn each_record_where<T: Send>(
+        &self,
+        pick: impl Fn(Record) -> Result<Option<T>> + Sync,
+        f: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        self.scan_rows(|keys, raw| pick(open_record(keys, raw)?), f)
     }
 
-    /// Every row, its leaf checked as it is read and the whole tree against the root at the end.
-    fn scan_rows(&self, mut f: impl FnMut(TokenRow) -> Result<()>) -> Result<()> {
-        let mut buckets: BTreeMap<u32, Vec<(String, Hash)>> = BTreeMap::new();
-        self.db.borrow_mut().each_token(&mut |raw| {
+    /// Every row, each one's leaf checked and `open` applied, `f` handed what it gives (in no
+    /// set order), and the whole tree checked against the root at the end.
+    ///
+    /// The checking and opening (a SHA-256, AEAD opens and a parse a row, more than the reading
+    /// costs) are shared with a second thread, a batch of rows at a time: this thread reads the
+    /// rows, hands each batch over, and opens one itself whenever the other has two waiting.
+    /// A scan of one batch or less, or on one CPU, stays on this thread.
+    fn scan_rows<T: Send>(
+        &self,
+        open: impl Fn(&Keys, &TokenRow) -> Result<Option<T>> + Sync,
+        mut f: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        let keys = self.keys;
+        let check = |buckets: &mut Buckets, raw: &TokenRow| -> Result<Option<T>> {
             let leaf = raw.leaf();
             if raw.leaf.as_slice() != leaf {
                 return Err(tampered(format_args!("token {}", raw.id)));
@@ -1280,14 +1279,51 @@ impl Tx<'_> {
                 .entry(integrity::bucket_of(&raw.id))
                 .or_default()
                 .push((raw.id.clone(), leaf));
-            f(raw)
+            open(keys, raw)
+        };
+        let two = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let buckets = std::thread::scope(|scope| -> Result<Buckets> {
+            let mut here = Buckets::new();
+            let mut beside: Option<Beside<'_, T>> = None;
+            let mut batch = Vec::with_capacity(SCAN_BATCH);
+            let read = self.db.borrow_mut().each_token(&mut |raw| {
+                batch.push(raw);
+                if batch.len() < SCAN_BATCH {
+                    return Ok(());
+                }
+                if !two {
+                    open_here(&check, &mut here, &mut batch, &mut f)?;
+                    return Ok(());
+                }
+                let b = beside.get_or_insert_with(|| Beside::start(scope, &check));
+                // While the second thread has batches enough to go on with, this one opens
+                // the batch itself rather than wait.
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(SCAN_BATCH));
+                if let Some(mut kept) = b.offer(full)? {
+                    open_here(&check, &mut here, &mut kept, &mut f)?;
+                    batch = kept;
+                }
+                b.take_ready(&mut f)
+            });
+            read?;
+            open_here(&check, &mut here, &mut batch, &mut f)?;
+            match beside {
+                None => Ok(here),
+                Some(b) => {
+                    let mut buckets = b.finish(&mut f)?;
+                    for (bucket, leaves) in here {
+                        buckets.entry(bucket).or_default().extend(leaves);
+                    }
+                    Ok(buckets)
+                }
+            }
         })?;
         self.check_whole_tree(buckets)
     }
 
     /// The tree over every row's leaf must hash to the root (unless this transaction changed
     /// it: then the commit checks the buckets it touched).
-    fn check_whole_tree(&self, mut buckets: BTreeMap<u32, Vec<(String, Hash)>>) -> Result<()> {
+    fn check_whole_tree(&self, mut buckets: Buckets) -> Result<()> {
         let mut st = self.state.borrow_mut();
         if !st.touched.is_empty() {
             return Ok(());
@@ -1946,6 +1982,157 @@ fn event_mac(
     with_event_parts(prev, prev_count, seq, at, sealed, |parts| {
         keys.audit_mac(parts)
     })
+}
+
+/// What the second thread of a scan hands back for a batch: the rows, for this thread to free
+/// (the allocator's arenas then stay one a thread, uncontended), and what it made of them.
+type Answer<T> = (Vec<TokenRow>, Result<Vec<T>>);
+
+/// Every row's leaf by bucket, as a full scan collects them.
+type Buckets = BTreeMap<u32, Vec<(String, Hash)>>;
+
+/// Rows a scan hands the second thread at a time: enough that handing them over costs little
+/// beside opening them, few enough that both threads start soon.
+const SCAN_BATCH: usize = 256;
+
+/// The second thread of a scan ([`Tx::scan_rows`]): batches of rows go to it, the rows and
+/// what it made of them come back, and its buckets at the end.
+struct Beside<'s, T> {
+    to: Option<mpsc::SyncSender<Vec<TokenRow>>>,
+    from: mpsc::Receiver<Answer<T>>,
+    done: std::thread::ScopedJoinHandle<'s, Buckets>,
+}
+
+impl<'s, T: Send + 's> Beside<'s, T> {
+    fn start<'e, C>(scope: &'s std::thread::Scope<'s, 'e>, check: &'s C) -> Self
+    where
+        C: Fn(&mut Buckets, &TokenRow) -> Result<Option<T>> + Sync,
+    {
+        // Two batches queued at most, so the reading never runs far ahead; the answers, at
+        // most one per batch sent, need no bound.
+        let (to, batches) = mpsc::sync_channel::<Vec<TokenRow>>(2);
+        let (answer, from) = mpsc::channel();
+        let done = scope.spawn(move || {
+            let mut buckets = Buckets::new();
+            for batch in batches {
+                let mut out = Vec::with_capacity(batch.len());
+                for raw in &batch {
+                    match check(&mut buckets, raw) {
+                        Ok(Some(t)) => out.push(t),
+                        Ok(None) => {}
+                        Err(e) => {
+                            let _ = answer.send((batch, Err(e)));
+                            return buckets;
+                        }
+                    }
+                }
+                if answer.send((batch, Ok(out))).is_err() {
+                    break;
+                }
+            }
+            buckets
+        });
+        Beside {
+            to: Some(to),
+            from,
+            done,
+        }
+    }
+
+    /// Hand over a batch, or hand it back when the thread has enough queued; if the thread
+    /// has stopped, it stopped on an error, which is this.
+    fn offer(&mut self, batch: Vec<TokenRow>) -> Result<Option<Vec<TokenRow>>> {
+        let sent = match &self.to {
+            Some(to) => to.try_send(batch),
+            None => return self.failure(),
+        };
+        match sent {
+            Ok(()) => Ok(None),
+            Err(mpsc::TrySendError::Full(batch)) => Ok(Some(batch)),
+            Err(mpsc::TrySendError::Disconnected(_)) => self.failure(),
+        }
+    }
+
+    /// The error the thread stopped on.
+    fn failure<X>(&mut self) -> Result<X> {
+        self.to = None;
+        for (_, answer) in &self.from {
+            answer?;
+        }
+        Err(Error::internal("a scan's second thread stopped"))
+    }
+
+    /// `f` over what has come back so far.
+    fn take_ready(&mut self, f: &mut impl FnMut(T) -> Result<()>) -> Result<()> {
+        while let Ok((_, answer)) = self.from.try_recv() {
+            answer?.into_iter().try_for_each(&mut *f)?;
+        }
+        Ok(())
+    }
+
+    /// `f` over the rest, and the buckets.
+    fn finish(mut self, f: &mut impl FnMut(T) -> Result<()>) -> Result<Buckets> {
+        self.to = None;
+        for (_, answer) in &self.from {
+            answer?.into_iter().try_for_each(&mut *f)?;
+        }
+        match self.done.join() {
+            Ok(buckets) => Ok(buckets),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// A scan's rows checked and opened on this thread, `f` over what they give; `batch` is left
+/// empty, to be filled again.
+fn open_here<T>(
+    check: &impl Fn(&mut Buckets, &TokenRow) -> Result<Option<T>>,
+    here: &mut Buckets,
+    batch: &mut Vec<TokenRow>,
+    f: &mut impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    for raw in batch.drain(..) {
+        if let Some(t) = check(here, &raw)? {
+            f(t)?;
+        }
+    }
+    Ok(())
+}
+
+/// A row's record and usage, opened.
+fn open_token(keys: &Keys, raw: &TokenRow) -> Result<Stored> {
+    let record = open_record(keys, raw)?;
+    let active = raw.active_ix.is_some();
+    let usage: Usage = open_json(
+        keys,
+        &usage_ad(&raw.id),
+        &raw.usage,
+        format_args!("the usage of token {}", raw.id),
+    )?;
+    Ok(Stored {
+        record,
+        usage,
+        active,
+        secret_mac: raw.secret_mac.clone(),
+    })
+}
+
+/// A row's record, opened; its usage is left sealed.
+fn open_record(keys: &Keys, raw: &TokenRow) -> Result<Record> {
+    if raw.active_ix.as_ref().is_some_and(|a| *a != raw.user_ix) {
+        return Err(tampered(format_args!("token {}", raw.id)));
+    }
+    let active = raw.active_ix.is_some();
+    let record: Record = open_json(
+        keys,
+        &record_ad(&raw.id, &raw.user_ix, active, &raw.secret_mac),
+        &raw.record,
+        format_args!("token {}", raw.id),
+    )?;
+    if record.id.as_str() != raw.id {
+        return Err(tampered(format_args!("token {}", raw.id)));
+    }
+    Ok(record)
 }
 
 fn with_event_parts<T>(

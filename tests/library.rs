@@ -465,10 +465,16 @@ fn list_gives_the_same_rows_however_few_it_keeps_opened() {
         let mut out = Vec::new();
         let matched = f
             .service
-            .list_each_keeping(filter, T0 + DAY, keep, |r, u| {
-                out.push((r.id.as_str().to_owned(), r.user, u.use_count, r.expires_at));
-                Ok(())
-            })
+            .list_each_keeping(
+                filter,
+                T0 + DAY,
+                keep,
+                |r, u| Ok((r, u)),
+                |(r, u)| {
+                    out.push((r.id.as_str().to_owned(), r.user, u.use_count, r.expires_at));
+                    Ok(())
+                },
+            )
             .unwrap();
         (matched, out)
     };
@@ -491,4 +497,106 @@ fn list_gives_the_same_rows_however_few_it_keeps_opened() {
             }
         }
     }
+}
+
+#[test]
+fn a_scan_of_many_batches_sees_every_row_once_and_refuses_a_damaged_one_anywhere() {
+    // More rows than a few of the scan's batches, so that rows are opened on both threads.
+    const N: i64 = 1_300;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let key = KeyFileKey::generate();
+    let at = Location::Sqlite(path.clone());
+    let settings = Settings::default();
+    Store::create(
+        &at,
+        &Prefix::default(),
+        &settings,
+        NewSlot::KeyFile(&key),
+        None,
+        T0,
+    )
+    .unwrap();
+    let open = |key: &KeyFileKey| {
+        let mut store = Store::open(&at, Durability::Normal).unwrap();
+        let key = KeyFileKey::decode(key.encode().as_bytes()).unwrap();
+        let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
+        Service::new(store, unlocked)
+    };
+    let mut service = open(&key);
+    let (mut ids, mut short) = (Vec::new(), Vec::new());
+    for i in 0..N {
+        let mut r = request(&format!("user{i:04}"));
+        // Every other token expires after a day.
+        r.expires_in = Some(Span::from_secs(if i % 2 == 0 { DAY } else { 30 * DAY }));
+        let id = service.generate(r, T0).unwrap().record.id;
+        if i % 2 == 0 {
+            short.push(id.clone());
+        }
+        ids.push(id);
+    }
+    ids.sort();
+    short.sort();
+    drop(service);
+
+    let listed = |service: &mut Service| -> tokman::error::Result<Vec<String>> {
+        let mut seen = Vec::new();
+        service.list_each(&Filter::default(), T0 + 2 * DAY, |r, _| {
+            seen.push(r.id.as_str().to_owned());
+            Ok(())
+        })?;
+        seen.sort();
+        Ok(seen)
+    };
+    let all: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+    assert_eq!(listed(&mut open(&key)).unwrap(), all);
+    let counts = open(&key).counts(T0 + 2 * DAY).unwrap();
+    assert_eq!((counts.active, counts.expired), (650, 650));
+
+    // A damaged record early, in the middle and among the last rows: the scan refuses each,
+    // whichever thread opens it, and purge deletes nothing.
+    let db = rusqlite::Connection::open(&path).unwrap();
+    for at in [3, 700, N as usize - 2] {
+        let id = ids[at].as_str();
+        let record: Vec<u8> = db
+            .query_row("SELECT record FROM tokens WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let mut damaged = record.clone();
+        damaged[30] ^= 1;
+        let set = "UPDATE tokens SET record = ?1 WHERE id = ?2";
+        db.execute(set, rusqlite::params![damaged, id]).unwrap();
+        let err = listed(&mut open(&key)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "row {at}: {err}");
+        assert!(err.to_string().contains(id), "row {at}: {err}");
+        let err = open(&key).purge(false, false, T0 + 2 * DAY).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "row {at}: {err}");
+        db.execute(set, rusqlite::params![record, id]).unwrap();
+    }
+    // A row gone is seen by the tree over every leaf, whichever thread read the others.
+    let row: Vec<rusqlite::types::Value> = db
+        .query_row(
+            "SELECT * FROM tokens WHERE id = ?1",
+            [ids[900].as_str()],
+            |r| (0..8).map(|i| r.get(i)).collect(),
+        )
+        .unwrap();
+    db.execute("DELETE FROM tokens WHERE id = ?1", [ids[900].as_str()])
+        .unwrap();
+    let err = listed(&mut open(&key)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
+    db.execute(
+        "INSERT INTO tokens VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        rusqlite::params_from_iter(row),
+    )
+    .unwrap();
+    drop(db);
+
+    // Whole again: purge deletes exactly the tokens that expired.
+    let purged = open(&key).purge(false, false, T0 + 2 * DAY).unwrap();
+    assert_eq!(purged.ids, short);
+    let left = listed(&mut open(&key)).unwrap();
+    assert_eq!(left.len(), 650);
+    assert!(left.iter().all(|id| short.iter().all(|s| s.as_str() != id)));
 }

@@ -9,9 +9,9 @@ use std::io::{self, BufWriter, Write};
 use super::{Ctx, now, out, say, unwritten};
 use crate::cli::{ListArgs, SortKey, StatusFilter};
 use crate::render;
-use tokman::error::Result;
-use tokman::lifecycle::Status;
-use tokman::lifecycle::Timestamp;
+use crate::views::TokenRecord;
+use tokman::error::{Error, Result};
+use tokman::lifecycle::{Record, Status, Timestamp, Usage};
 use tokman::service::{Filter, Service, Sort};
 
 pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
@@ -66,25 +66,33 @@ pub fn run(ctx: &Ctx<'_>, a: ListArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The JSON array, written as each token is rendered, byte for byte what pretty-printing the
-/// whole array at once gives: memory stays flat however many tokens there are. How many were
+/// The JSON array, written as each token comes, byte for byte what pretty-printing the whole
+/// array at once gives: memory stays flat however many tokens there are. How many were
 /// written, and how many matched.
 fn json(service: &mut Service, filter: &Filter, now: Timestamp) -> Result<(usize, usize)> {
-    use serde::ser::{SerializeSeq, Serializer as _};
-    let o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let mut ser = serde_json::Serializer::pretty(o);
-    // serde_json hands back a write error wrapped; unwrapped, it is reported as one.
-    let mut seq = ser.serialize_seq(None).map_err(|e| unwritten(e.into()))?;
+    // Each token is rendered where it is opened, beside the reading of the next ones. A
+    // one-token array pretty-printed is "[\n", the token as the whole array indents it, "\n]".
+    let render = |r: Record, u: Usage| -> Result<Vec<u8>> {
+        let mut text = Vec::with_capacity(1024);
+        serde_json::to_writer_pretty(&mut text, &[TokenRecord::new(&r, Some(&u), now)])
+            .map_err(|e| Error::internal(format!("rendering token {}: {e}", r.id)))?;
+        // Kept in as many bytes as it needs (as many tokens are kept as a list can hold).
+        text.strip_prefix(b"[\n")
+            .and_then(|t| t.strip_suffix(b"\n]"))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Error::internal("a token rendered as no one-element array"))
+    };
+    let mut o = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut shown = 0;
-    let matched = service.list_each(filter, now, |r, u| {
-        seq.serialize_element(&crate::views::TokenRecord::new(&r, Some(&u), now))
-            .map_err(|e| unwritten(e.into()))?;
+    let matched = service.list_each_made(filter, now, render, |text| {
+        o.write_all(if shown == 0 { b"[\n" } else { b",\n" })
+            .and_then(|()| o.write_all(&text))
+            .map_err(unwritten)?;
         shown += 1;
         Ok(())
     })?;
-    seq.end().map_err(|e| unwritten(e.into()))?;
-    let mut o = ser.into_inner();
-    o.write_all(b"\n").map_err(unwritten)?;
-    o.flush().map_err(unwritten)?;
+    o.write_all(if shown == 0 { b"[]\n" } else { b"\n]\n" })
+        .and_then(|()| o.flush())
+        .map_err(unwritten)?;
     Ok((shown, matched))
 }
