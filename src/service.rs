@@ -8,6 +8,7 @@
 //! [`Store::unlock`], and do everything else through a [`Service`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::audit::{Entry, Event, Intact, Kind};
 use crate::crypto::{KeyFileKey, Passphrase};
@@ -439,6 +440,9 @@ impl Service {
     ) -> Result<usize> {
         let tx = self.store.read(&self.unlocked)?;
         let mut order: Vec<Listed<T>> = Vec::new();
+        // The first `keep` matches opened are made as they are opened; the others are made
+        // again from the store once the order is known.
+        let made = AtomicUsize::new(0);
         tx.each_token_where(
             filter.user.as_deref(),
             |s| {
@@ -447,17 +451,14 @@ impl Service {
                 }
                 let key = sort_key(filter.sort, &s);
                 let (created, id) = (s.record.created_at, s.record.id.clone());
-                Ok(Some(Listed(
-                    key,
-                    created,
-                    id,
-                    Some(make(s.record, s.usage)?),
-                )))
+                let kept = if made.fetch_add(1, Ordering::Relaxed) < keep {
+                    Some(make(s.record, s.usage)?)
+                } else {
+                    None
+                };
+                Ok(Some(Listed(key, created, id, kept)))
             },
-            |mut listed| {
-                if order.len() >= keep {
-                    listed.3 = None;
-                }
+            |listed| {
                 order.push(listed);
                 Ok(())
             },

@@ -1263,7 +1263,8 @@ impl Tx<'_> {
     /// The checking and opening (a SHA-256, AEAD opens and a parse a row, more than the reading
     /// costs) are shared with a second thread, a batch of rows at a time: this thread reads the
     /// rows, hands each batch over, and opens one itself whenever the other has two waiting.
-    /// A scan of one batch or less, or on one CPU, stays on this thread.
+    /// A scan of one batch or less, on one CPU, or where the system refuses a thread, stays on
+    /// this thread.
     fn scan_rows<T: Send>(
         &self,
         open: impl Fn(&Keys, &TokenRow) -> Result<Option<T>> + Sync,
@@ -1281,7 +1282,7 @@ impl Tx<'_> {
                 .push((raw.id.clone(), leaf));
             open(keys, raw)
         };
-        let two = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let mut two = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let buckets = std::thread::scope(|scope| -> Result<Buckets> {
             let mut here = Buckets::new();
             let mut beside: Option<Beside<'_, T>> = None;
@@ -1291,11 +1292,14 @@ impl Tx<'_> {
                 if batch.len() < SCAN_BATCH {
                     return Ok(());
                 }
-                if !two {
+                if two && beside.is_none() {
+                    beside = Beside::start(scope, &check);
+                    two = beside.is_some();
+                }
+                let Some(b) = beside.as_mut() else {
                     open_here(&check, &mut here, &mut batch, &mut f)?;
                     return Ok(());
-                }
-                let b = beside.get_or_insert_with(|| Beside::start(scope, &check));
+                };
                 // While the second thread has batches enough to go on with, this one opens
                 // the batch itself rather than wait.
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(SCAN_BATCH));
@@ -1335,7 +1339,7 @@ impl Tx<'_> {
         let (_, top) = integrity::full_tree(&hashes);
         if top != st.tree {
             return Err(tampered(
-                "the store's tokens (rows were added, removed or restored behind tokman's back)",
+                "the store's set of tokens (rows were added, removed or restored behind tokman's back)",
             ));
         }
         st.all_checked = true;
@@ -2004,7 +2008,8 @@ struct Beside<'s, T> {
 }
 
 impl<'s, T: Send + 's> Beside<'s, T> {
-    fn start<'e, C>(scope: &'s std::thread::Scope<'s, 'e>, check: &'s C) -> Self
+    /// `None` when the system refuses a thread: the scan then goes on with one.
+    fn start<'e, C>(scope: &'s std::thread::Scope<'s, 'e>, check: &'s C) -> Option<Self>
     where
         C: Fn(&mut Buckets, &TokenRow) -> Result<Option<T>> + Sync,
     {
@@ -2012,7 +2017,8 @@ impl<'s, T: Send + 's> Beside<'s, T> {
         // most one per batch sent, need no bound.
         let (to, batches) = mpsc::sync_channel::<Vec<TokenRow>>(2);
         let (answer, from) = mpsc::channel();
-        let done = scope.spawn(move || {
+        let thread = std::thread::Builder::new().name("scan".into());
+        let done = thread.spawn_scoped(scope, move || {
             let mut buckets = Buckets::new();
             for batch in batches {
                 let mut out = Vec::with_capacity(batch.len());
@@ -2032,11 +2038,11 @@ impl<'s, T: Send + 's> Beside<'s, T> {
             }
             buckets
         });
-        Beside {
+        Some(Beside {
             to: Some(to),
             from,
-            done,
-        }
+            done: done.ok()?,
+        })
     }
 
     /// Hand over a batch, or hand it back when the thread has enough queued; if the thread

@@ -19,20 +19,26 @@ struct Fixture {
     service: Service,
 }
 
-fn fixture(settings: Settings) -> Fixture {
+/// A new SQLite store in a temporary directory, unlocked by the key file returned.
+fn new_store(settings: &Settings) -> (tempfile::TempDir, Location, KeyFileKey) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
+    let at = Location::Sqlite(dir.path().join("store.db"));
     let key = KeyFileKey::generate();
     Store::create(
-        &Location::Sqlite(path.clone()),
+        &at,
         &Prefix::default(),
-        &settings,
+        settings,
         NewSlot::KeyFile(&key),
         None,
         T0,
     )
     .unwrap();
-    let mut store = Store::open(&Location::Sqlite(path.clone()), Durability::Full).unwrap();
+    (dir, at, key)
+}
+
+fn fixture(settings: Settings) -> Fixture {
+    let (dir, at, key) = new_store(&settings);
+    let mut store = Store::open(&at, Durability::Full).unwrap();
     let unlocked = store.unlock(&Unlock::KeyFile(key)).unwrap();
     Fixture {
         _dir: dir,
@@ -463,19 +469,26 @@ fn list_gives_the_same_rows_however_few_it_keeps_opened() {
     }
     let rows = |f: &mut Fixture, filter: &Filter, keep: usize| {
         let mut out = Vec::new();
+        let made = std::sync::atomic::AtomicUsize::new(0);
         let matched = f
             .service
             .list_each_keeping(
                 filter,
                 T0 + DAY,
                 keep,
-                |r, u| Ok((r, u)),
+                |r, u| {
+                    made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    Ok((r, u))
+                },
                 |(r, u)| {
                     out.push((r.id.as_str().to_owned(), r.user, u.use_count, r.expires_at));
                     Ok(())
                 },
             )
             .unwrap();
+        // No token is made twice: those kept when opened, and the rest of those shown.
+        let made = made.into_inner();
+        assert!(made <= keep.min(matched) + out.len(), "{made} made");
         (matched, out)
     };
     for sort in [Sort::Created, Sort::Expires, Sort::LastUsed, Sort::User] {
@@ -503,20 +516,10 @@ fn list_gives_the_same_rows_however_few_it_keeps_opened() {
 fn a_scan_of_many_batches_sees_every_row_once_and_refuses_a_damaged_one_anywhere() {
     // More rows than a few of the scan's batches, so that rows are opened on both threads.
     const N: i64 = 1_300;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let key = KeyFileKey::generate();
-    let at = Location::Sqlite(path.clone());
-    let settings = Settings::default();
-    Store::create(
-        &at,
-        &Prefix::default(),
-        &settings,
-        NewSlot::KeyFile(&key),
-        None,
-        T0,
-    )
-    .unwrap();
+    let (_dir, at, key) = new_store(&Settings::default());
+    let Location::Sqlite(path) = &at else {
+        unreachable!()
+    };
     let open = |key: &KeyFileKey| {
         let mut store = Store::open(&at, Durability::Normal).unwrap();
         let key = KeyFileKey::decode(key.encode().as_bytes()).unwrap();
@@ -555,7 +558,7 @@ fn a_scan_of_many_batches_sees_every_row_once_and_refuses_a_damaged_one_anywhere
 
     // A damaged record early, in the middle and among the last rows: the scan refuses each,
     // whichever thread opens it, and purge deletes nothing.
-    let db = rusqlite::Connection::open(&path).unwrap();
+    let db = rusqlite::Connection::open(path).unwrap();
     for at in [3, 700, N as usize - 2] {
         let id = ids[at].as_str();
         let record: Vec<u8> = db

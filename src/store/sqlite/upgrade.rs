@@ -10,7 +10,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::super::backend::TokenRow as RawToken;
 use super::super::seal::{ad, hex, open_json, record_ad, root_ad, seal_json, tampered};
-use super::super::slots_digest;
+use super::super::{open_record, slots_digest};
 use super::{Sql, read_slot_rows, token_row as raw_token};
 use crate::crypto::Keys;
 use crate::error::Result;
@@ -58,17 +58,8 @@ pub(super) fn from_v1(
             .db()?;
         for row in found {
             let (raw, tombstoned) = row.db()?;
-            let active = raw.active_ix.is_some();
-            if raw.active_ix.as_ref().is_some_and(|a| *a != raw.user_ix) {
-                return Err(tampered(format_args!("token {}", raw.id)));
-            }
-            let record: Record = open_json(
-                keys,
-                &record_ad(&raw.id, &raw.user_ix, active, &raw.secret_mac),
-                &raw.record,
-                format_args!("token {}", raw.id),
-            )?;
-            if record.id.as_str() != raw.id || (tombstoned && record.revoked_at.is_none()) {
+            let record = open_record(keys, &raw)?;
+            if tombstoned && record.revoked_at.is_none() {
                 return Err(tampered(format_args!("token {}", raw.id)));
             }
             rows.push((raw, record));
